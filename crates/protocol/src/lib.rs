@@ -1,0 +1,240 @@
+//! The one place where the viewer app and its store worker agree on what they say.
+//!
+//! Every message crosses `postMessage` as a JSON string wrapped in an envelope that carries
+//! [`PROTOCOL_VERSION`]. A peer that receives an envelope of another version refuses it with
+//! [`DecodeError::Version`] instead of misreading it: an app and a worker from two different
+//! builds (say, a stale service-worker cache) fail loudly, never subtly.
+//!
+//! The app sends [`ToWorker`] envelopes, each a [`Request`] with an id. The worker answers each
+//! with exactly one [`FromWorker::Reply`] of the same id, and on its own sends
+//! [`FromWorker::State`] whenever its [`WorkerState`] changes.
+
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+
+/// Version of the message shapes below. Bump it on any change that an older peer would misread.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Correlates a [`Request`] with its reply. Unique per app session.
+pub type RequestId = u64;
+
+/// A request from the app to the worker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Request {
+    /// Describe the store: SQLite build, FTS5, where it lives, storage used.
+    Status,
+    /// Read a persisted user setting.
+    GetSetting { key: String },
+    /// Persist a user setting; it survives reloads and browser restarts.
+    SetSetting { key: String, value: String },
+}
+
+/// A successful answer to a [`Request`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Response {
+    /// Answer to [`Request::Status`].
+    Status(StoreStatus),
+    /// Answer to [`Request::GetSetting`]: `None` when the key was never set.
+    Setting { value: Option<String> },
+    /// Answer to requests that only need an acknowledgement, sent after the change is stored.
+    Done,
+}
+
+/// What the worker knows about its store.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoreStatus {
+    /// `sqlite_version()` of the engine the worker runs.
+    pub sqlite_version: String,
+    /// Whether an FTS5 table could be created and queried.
+    pub fts5: bool,
+    /// Name of the SQLite VFS the database is opened with.
+    pub vfs: String,
+    /// True when the database lives in the origin-private file system (survives reloads);
+    /// false when the worker had to fall back to memory.
+    pub opfs: bool,
+    /// How many times this store has been opened, this opening included.
+    pub open_count: u64,
+    /// Bytes the origin uses, from `navigator.storage.estimate()`, if the browser says.
+    pub storage_usage: Option<f64>,
+    /// Bytes the origin may use, from `navigator.storage.estimate()`, if the browser says.
+    pub storage_quota: Option<f64>,
+}
+
+/// Where the worker is in its life. Sent unprompted on every change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum WorkerState {
+    /// Loading and opening the store.
+    Starting,
+    /// Another tab of this origin holds the store; this worker waits and takes over when that
+    /// tab closes. Requests meanwhile fail with [`WorkerError::NotReady`].
+    WaitingForOtherTab,
+    /// The store is open and requests are served.
+    Ready,
+    /// The store could not be opened; requests fail with [`WorkerError::NotReady`].
+    Failed { message: String },
+}
+
+/// Why a request failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum WorkerError {
+    /// The store is not open (yet): see the latest [`WorkerState`].
+    #[error("the store is not open: {reason}")]
+    NotReady { reason: String },
+    /// The store raised an error while serving the request.
+    #[error("store error: {message}")]
+    Store { message: String },
+    /// The message could not be understood.
+    #[error("bad request: {message}")]
+    BadRequest { message: String },
+}
+
+/// A message from the app to the worker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToWorker {
+    pub id: RequestId,
+    pub request: Request,
+}
+
+/// A message from the worker to the app.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum FromWorker {
+    /// The one answer to the request with this id.
+    Reply {
+        id: RequestId,
+        result: Result<Response, WorkerError>,
+    },
+    /// The worker's state changed.
+    State(WorkerState),
+}
+
+#[derive(Serialize, Deserialize)]
+struct Envelope<T> {
+    v: u32,
+    #[serde(flatten)]
+    body: T,
+}
+
+#[derive(Deserialize)]
+struct VersionOnly {
+    v: u32,
+}
+
+/// Why a message could not be decoded.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    /// The peer speaks another protocol version: the app and worker are from different builds.
+    #[error("protocol version {found} received, this build speaks {expected}: reload the page")]
+    Version { found: u32, expected: u32 },
+    /// The text is not a message of this protocol.
+    #[error("malformed message: {0}")]
+    Malformed(#[from] serde_json::Error),
+}
+
+/// Encodes a message with the current [`PROTOCOL_VERSION`].
+pub fn encode<T: Serialize>(body: &T) -> String {
+    serde_json::to_string(&Envelope {
+        v: PROTOCOL_VERSION,
+        body,
+    })
+    // The message types above serialize infallibly: no maps with non-string keys, no floats
+    // that JSON cannot hold as numbers other than NaN, which `Option<f64>` fields never carry.
+    .expect("protocol messages always serialize")
+}
+
+/// Decodes a message, refusing any other protocol version.
+pub fn decode<T: DeserializeOwned>(text: &str) -> Result<T, DecodeError> {
+    let VersionOnly { v } = serde_json::from_str(text)?;
+    if v != PROTOCOL_VERSION {
+        return Err(DecodeError::Version {
+            found: v,
+            expected: PROTOCOL_VERSION,
+        });
+    }
+    let envelope: Envelope<T> = serde_json::from_str(text)?;
+    Ok(envelope.body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_round_trip() {
+        for request in [
+            Request::Status,
+            Request::GetSetting {
+                key: "theme".into(),
+            },
+            Request::SetSetting {
+                key: "theme".into(),
+                value: "dark".into(),
+            },
+        ] {
+            let msg = ToWorker { id: 7, request };
+            assert_eq!(decode::<ToWorker>(&encode(&msg)).unwrap(), msg);
+        }
+    }
+
+    #[test]
+    fn replies_and_states_round_trip() {
+        let messages = [
+            FromWorker::Reply {
+                id: 1,
+                result: Ok(Response::Status(StoreStatus {
+                    sqlite_version: "3.53.0".into(),
+                    fts5: true,
+                    vfs: "trawl-opfs".into(),
+                    opfs: true,
+                    open_count: 3,
+                    storage_usage: Some(1024.0),
+                    storage_quota: None,
+                })),
+            },
+            FromWorker::Reply {
+                id: 2,
+                result: Err(WorkerError::NotReady {
+                    reason: "open in another tab".into(),
+                }),
+            },
+            FromWorker::State(WorkerState::Failed {
+                message: "quota".into(),
+            }),
+            FromWorker::State(WorkerState::WaitingForOtherTab),
+        ];
+        for msg in messages {
+            assert_eq!(decode::<FromWorker>(&encode(&msg)).unwrap(), msg);
+        }
+    }
+
+    #[test]
+    fn another_version_is_refused_by_name() {
+        let text = encode(&ToWorker {
+            id: 1,
+            request: Request::Status,
+        })
+        .replace(&format!("\"v\":{PROTOCOL_VERSION}"), "\"v\":999");
+        let err = decode::<ToWorker>(&text).unwrap_err();
+        assert!(matches!(err, DecodeError::Version { found: 999, .. }));
+        assert!(err.to_string().contains("reload the page"));
+    }
+
+    #[test]
+    fn garbage_is_malformed_not_a_panic() {
+        for text in [
+            "",
+            "{",
+            "[]",
+            "{\"v\":1}",
+            "{\"v\":1,\"id\":1,\"request\":{\"kind\":\"drop_tables\"}}",
+        ] {
+            assert!(matches!(
+                decode::<ToWorker>(text),
+                Err(DecodeError::Malformed(_))
+            ));
+        }
+    }
+}

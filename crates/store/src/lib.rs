@@ -1,0 +1,136 @@
+//! trawl's store: one SQLite database that holds everything the viewer keeps.
+//!
+//! The same code runs natively (rusqlite's bundled SQLite) and in the browser's store worker
+//! (SQLite compiled to wasm by `sqlite-wasm-rs`, on whatever VFS the worker installed), so
+//! everything here is tested with plain `cargo test` and again in headless Chromium.
+//!
+//! Opening a [`Store`] brings its schema to [`SCHEMA_VERSION`] through the migrations in
+//! [`schema`], in one transaction: a store is never left half-migrated.
+
+mod schema;
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
+
+pub use schema::SCHEMA_VERSION;
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database was written by a newer trawl whose schema this build does not know.
+    #[error("the store has schema version {found}; this build of trawl supports up to {supported}: update trawl")]
+    SchemaTooNew { found: u32, supported: u32 },
+    /// SQLite reported an error.
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+/// Result of store operations.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// An open, migrated trawl database.
+#[derive(Debug)]
+pub struct Store {
+    conn: Connection,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` on the default VFS and migrates it.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn open(path: impl AsRef<std::path::Path>) -> Result<Self> {
+        Self::from_connection(Connection::open(path)?)
+    }
+
+    /// Opens (creating if needed) the database `name` on the SQLite VFS `vfs` and migrates it.
+    /// In the browser this is how the worker opens its database in OPFS.
+    pub fn open_with_vfs(name: &str, vfs: &str) -> Result<Self> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        Self::from_connection(Connection::open_with_flags_and_vfs(name, flags, vfs)?)
+    }
+
+    /// Opens a fresh store that lives in memory only.
+    pub fn open_in_memory() -> Result<Self> {
+        Self::from_connection(Connection::open_in_memory()?)
+    }
+
+    /// Takes over `conn`, applies trawl's connection settings, migrates the schema and counts
+    /// this opening.
+    pub fn from_connection(mut conn: Connection) -> Result<Self> {
+        // Temporary tables and sort spills stay in memory: in the browser every extra file
+        // would take one of the fixed OPFS access handles.
+        conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;")?;
+        schema::migrate(&mut conn)?;
+        conn.execute(
+            "UPDATE store_info SET open_count = open_count + 1 WHERE id = 1",
+            [],
+        )?;
+        Ok(Self { conn })
+    }
+
+    /// The version of the SQLite library this store runs on, e.g. `3.53.0`.
+    pub fn sqlite_version(&self) -> String {
+        rusqlite::version().to_owned()
+    }
+
+    /// Whether FTS5 works here: a temporary FTS5 table is created, written, matched and dropped.
+    pub fn fts5_available(&self) -> bool {
+        let probe = || -> rusqlite::Result<bool> {
+            self.conn.execute_batch(
+                "CREATE VIRTUAL TABLE temp.trawl_fts5_probe USING fts5(body);
+                 INSERT INTO temp.trawl_fts5_probe(body) VALUES ('connection reset by peer');",
+            )?;
+            let hits: i64 = self.conn.query_row(
+                "SELECT count(*) FROM temp.trawl_fts5_probe WHERE trawl_fts5_probe MATCH 'reset'",
+                [],
+                |row| row.get(0),
+            )?;
+            Ok(hits == 1)
+        };
+        let available = probe().unwrap_or(false);
+        // The table may or may not exist, depending on where the probe stopped.
+        let _ = self
+            .conn
+            .execute_batch("DROP TABLE IF EXISTS temp.trawl_fts5_probe");
+        available
+    }
+
+    /// The schema version the database is at; always [`SCHEMA_VERSION`] once opened.
+    pub fn schema_version(&self) -> Result<u32> {
+        schema::user_version(&self.conn)
+    }
+
+    /// How many times this database has been opened as a store, this opening included.
+    pub fn open_count(&self) -> Result<u64> {
+        let count: i64 = self.conn.query_row(
+            "SELECT open_count FROM store_info WHERE id = 1",
+            [],
+            |row| row.get(0),
+        )?;
+        Ok(count.unsigned_abs())
+    }
+
+    /// The value stored for setting `key`, or `None` if it was never set.
+    pub fn setting(&self, key: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |row| {
+                row.get(0)
+            })
+            .optional()?)
+    }
+
+    /// Stores `value` for setting `key`, replacing any earlier value. Durable (committed) when
+    /// this returns.
+    pub fn set_setting(&self, key: &str, value: &str) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO settings(key, value) VALUES (?1, ?2)
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [key, value],
+        )?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,87 @@
+//! Runs natively with `cargo test` and in headless Chromium (a dedicated worker, like the
+//! viewer's store worker) with `cargo test --target wasm32-unknown-unknown`.
+
+use super::*;
+
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+#[cfg(target_arch = "wasm32")]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_dedicated_worker);
+
+#[test]
+fn fresh_store_is_migrated_and_has_fts5() {
+    let store = Store::open_in_memory().unwrap();
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    assert!(store.fts5_available());
+    // The probe leaves nothing behind and can run again.
+    assert!(store.fts5_available());
+    assert!(store.sqlite_version().starts_with("3."));
+    assert_eq!(store.open_count().unwrap(), 1);
+}
+
+#[test]
+fn settings_round_trip_and_replace() {
+    let store = Store::open_in_memory().unwrap();
+    assert_eq!(store.setting("theme").unwrap(), None);
+    store.set_setting("theme", "dark").unwrap();
+    store.set_setting("theme", "light").unwrap();
+    store.set_setting("time_zone", "utc").unwrap();
+    assert_eq!(store.setting("theme").unwrap().as_deref(), Some("light"));
+    assert_eq!(store.setting("time_zone").unwrap().as_deref(), Some("utc"));
+}
+
+#[test]
+fn settings_keep_untrusted_text_exactly() {
+    let store = Store::open_in_memory().unwrap();
+    let value = "'; DROP TABLE settings; -- <script>alert(1)</script> \u{1b}[31m ünï";
+    store.set_setting(value, value).unwrap();
+    assert_eq!(store.setting(value).unwrap().as_deref(), Some(value));
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+mod on_disk {
+    use super::*;
+
+    #[test]
+    fn reopening_keeps_data_and_counts_openings() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("trawl.db");
+        {
+            let store = Store::open(&path).unwrap();
+            store.set_setting("theme", "dark").unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.setting("theme").unwrap().as_deref(), Some("dark"));
+        assert_eq!(store.open_count().unwrap(), 2);
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused_and_left_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("trawl.db");
+        drop(Store::open(&path).unwrap());
+        let conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .unwrap();
+        drop(conn);
+
+        let err = Store::open(&path).unwrap_err();
+        assert!(matches!(err, StoreError::SchemaTooNew { .. }), "{err}");
+        assert!(err.to_string().contains("update trawl"));
+        let conn = Connection::open(&path).unwrap();
+        let version: u32 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION + 1);
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_database_is_an_error_not_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("trawl.db");
+        std::fs::write(&path, b"this is a log file, not a database\n".repeat(200)).unwrap();
+        let err = Store::open(&path).unwrap_err();
+        assert!(err.to_string().contains("not a database"), "{err}");
+    }
+}

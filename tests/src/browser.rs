@@ -1,0 +1,252 @@
+//! Headless Chromium through chromedriver, with helpers that wait for what a person would see.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use fantoccini::{wd::WebDriverCompatibleCommand, Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use serde_json::{json, Value};
+
+use crate::{artifacts_dir, process::Chromedriver};
+
+/// How long a wait for the page may take before the test fails. Generous: the machine is
+/// small and shared, and a cold wasm compile of the store worker takes seconds.
+const WAIT: Duration = Duration::from_secs(60);
+
+/// A Chromium user-data directory: fresh per test, reused across restarts within one.
+pub struct Profile(tempfile::TempDir);
+
+impl Profile {
+    /// A new, empty profile.
+    pub fn fresh() -> Self {
+        Self(tempfile::tempdir().expect("creating a profile directory"))
+    }
+}
+
+/// One Chromium with one profile, driven through its own chromedriver.
+pub struct Browser {
+    client: Option<Client>,
+    driver: Chromedriver,
+    profile: Profile,
+}
+
+impl Browser {
+    /// Starts chromedriver and a headless Chromium on `profile`.
+    pub async fn launch(profile: Profile) -> Result<Self> {
+        let driver = Chromedriver::start()?;
+        let client = connect(&driver, &profile).await?;
+        Ok(Self {
+            client: Some(client),
+            driver,
+            profile,
+        })
+    }
+
+    /// The WebDriver session.
+    pub fn client(&self) -> &Client {
+        self.client.as_ref().expect("the browser is running")
+    }
+
+    /// Quits Chromium and starts it again on the same profile, as a person restarting it.
+    pub async fn restart(&mut self) -> Result<()> {
+        if let Some(client) = self.client.take() {
+            client.close().await.context("quitting Chromium")?;
+        }
+        self.client = Some(connect(&self.driver, &self.profile).await?);
+        Ok(())
+    }
+
+    /// Quits Chromium (chromedriver and the profile go when `self` drops).
+    pub async fn quit(mut self) {
+        if let Some(client) = self.client.take() {
+            let _ = client.close().await;
+        }
+    }
+
+    /// Opens `url` in the current tab.
+    pub async fn goto(&self, url: &str) -> Result<()> {
+        self.client()
+            .goto(url)
+            .await
+            .with_context(|| format!("opening {url}"))
+    }
+
+    /// Reloads the current tab.
+    pub async fn reload(&self) -> Result<()> {
+        self.client().refresh().await.context("reloading")
+    }
+
+    /// The text of the element with `data-testid=ID`, if it is on the page.
+    pub async fn text(&self, id: &str) -> Result<Option<String>> {
+        let selector = format!("[data-testid=\"{id}\"]");
+        match self.client().find(Locator::Css(&selector)).await {
+            Ok(element) => Ok(Some(element.text().await?)),
+            Err(err) if err.is_no_such_element() => Ok(None),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Waits until the element `data-testid=ID` shows text that satisfies `want`; returns it.
+    pub async fn wait_text(
+        &self,
+        id: &str,
+        what: &str,
+        want: impl Fn(&str) -> bool,
+    ) -> Result<String> {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let seen = self.text(id).await?;
+            if let Some(text) = &seen {
+                if want(text) {
+                    return Ok(text.clone());
+                }
+            }
+            if Instant::now() > deadline {
+                bail!("waited {WAIT:?} for [data-testid={id}] to be {what}; it shows {seen:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits until the element `data-testid=ID` is gone from the page.
+    pub async fn wait_gone(&self, id: &str) -> Result<()> {
+        self.wait_text_absent(id).await
+    }
+
+    async fn wait_text_absent(&self, id: &str) -> Result<()> {
+        let deadline = Instant::now() + WAIT;
+        while let Some(text) = self.text(id).await? {
+            if Instant::now() > deadline {
+                bail!("waited {WAIT:?} for [data-testid={id}] to go; it still shows {text:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Ok(())
+    }
+
+    /// Clicks the element `data-testid=ID`.
+    pub async fn click(&self, id: &str) -> Result<()> {
+        let selector = format!("[data-testid=\"{id}\"]");
+        self.client()
+            .find(Locator::Css(&selector))
+            .await
+            .with_context(|| format!("finding [data-testid={id}]"))?
+            .click()
+            .await
+            .with_context(|| format!("clicking [data-testid={id}]"))?;
+        Ok(())
+    }
+
+    /// Runs `script` (a function body; `arguments` holds `args`) in the page; returns its value.
+    pub async fn script(&self, script: &str, args: Vec<Value>) -> Result<Value> {
+        Ok(self.client().execute(script, args).await?)
+    }
+
+    /// Runs an async `script` in the page: it must call `arguments[arguments.length - 1]`
+    /// with its result.
+    pub async fn script_async(&self, script: &str, args: Vec<Value>) -> Result<Value> {
+        Ok(self.client().execute_async(script, args).await?)
+    }
+
+    /// The browser console entries since the last call, as `LEVEL message` lines.
+    pub async fn console(&self) -> Result<Vec<String>> {
+        let entries = self.client().issue_cmd(BrowserLog).await?;
+        Ok(entries
+            .as_array()
+            .map(|entries| {
+                entries
+                    .iter()
+                    .map(|e| format!("{} {}", e["level"].as_str().unwrap_or("?"), e["message"]))
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    /// Fails if the console holds any error since the last call.
+    pub async fn assert_no_console_errors(&self) -> Result<()> {
+        let errors: Vec<String> = self
+            .console()
+            .await?
+            .into_iter()
+            .filter(|line| line.starts_with("SEVERE"))
+            .collect();
+        if !errors.is_empty() {
+            bail!("console errors:\n{}", errors.join("\n"));
+        }
+        Ok(())
+    }
+
+    /// Saves a screenshot and the console log of the current page; says where.
+    pub async fn save_artifacts(&self, name: &str) -> String {
+        let dir = artifacts_dir();
+        if let Err(err) = std::fs::create_dir_all(&dir) {
+            return format!("could not create {}: {err}", dir.display());
+        }
+        let png = dir.join(format!("{name}.png"));
+        let log = dir.join(format!("{name}.log"));
+        if let Ok(bytes) = self.client().screenshot().await {
+            let _ = std::fs::write(&png, bytes);
+        }
+        let console = self.console().await.unwrap_or_default().join("\n");
+        let _ = std::fs::write(&log, console);
+        format!("{} and {}", png.display(), log.display())
+    }
+}
+
+async fn connect(driver: &Chromedriver, profile: &Profile) -> Result<Client> {
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
+    let capabilities = json!({
+        "browserName": "chrome",
+        "goog:loggingPrefs": { "browser": "ALL" },
+        "goog:chromeOptions": {
+            "binary": chromium,
+            "args": [
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--disable-quic",
+                "--no-first-run",
+                "--no-default-browser-check",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--window-size=1280,900",
+                format!("--user-data-dir={}", profile.0.path().display()),
+            ]
+        }
+    });
+    let capabilities = match capabilities {
+        Value::Object(map) => map,
+        _ => unreachable!("a JSON object literal"),
+    };
+    ClientBuilder::new(HttpConnector::new())
+        .capabilities(capabilities)
+        .connect(driver.url())
+        .await
+        .context("starting a Chromium session")
+}
+
+/// chromedriver's log endpoint (not in the W3C standard, so not in fantoccini).
+#[derive(Debug)]
+struct BrowserLog;
+
+impl WebDriverCompatibleCommand for BrowserLog {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/se/log",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
+        (
+            http::Method::POST,
+            Some(json!({"type": "browser"}).to_string()),
+        )
+    }
+}

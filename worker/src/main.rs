@@ -1,0 +1,79 @@
+//! The viewer's store worker: a dedicated Web Worker that owns trawl's SQLite store.
+//!
+//! It takes the origin-wide Web Lock `trawl-store` before touching OPFS, because OPFS access
+//! handles are exclusive: a second tab waits (and says so) instead of failing, and takes over
+//! when the first tab closes and its worker dies. With the lock held it installs the OPFS
+//! SyncAccessHandle-pool VFS, opens the store there, and serves [`trawl_protocol`] requests.
+//! Where OPFS is unavailable it serves a store in memory and reports `opfs: false`.
+
+mod lock;
+mod opfs;
+mod service;
+
+use std::{cell::RefCell, rc::Rc};
+
+use futures::{channel::mpsc, StreamExt};
+use trawl_protocol::{encode, FromWorker, WorkerState};
+use wasm_bindgen::{prelude::*, JsCast};
+use wasm_bindgen_futures::spawn_local;
+use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
+
+use crate::service::Service;
+
+/// The Web Lock that makes one tab at a time the owner of the store.
+const STORE_LOCK: &str = "trawl-store";
+
+fn main() {
+    console_error_panic_hook::set_once();
+    let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
+
+    // Messages are queued from the first moment, so nothing the app sends early is lost.
+    let (inbox, mut messages) = mpsc::unbounded::<String>();
+    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+        if let Some(text) = event.data().as_string() {
+            // Fails only once the receiver is gone, i.e. never while the worker lives.
+            let _ = inbox.unbounded_send(text);
+        }
+    });
+    scope.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    on_message.forget();
+
+    let service = Rc::new(RefCell::new(Service::new()));
+    let outbox = Outbox(scope.clone());
+
+    {
+        let service = service.clone();
+        let outbox = outbox.clone();
+        spawn_local(async move {
+            let opened = opfs::open_store(&outbox).await;
+            let state = service.borrow_mut().set_opened(opened);
+            outbox.send(&FromWorker::State(state));
+        });
+    }
+
+    spawn_local(async move {
+        while let Some(text) = messages.next().await {
+            let reply = Service::handle(&service, &text).await;
+            outbox.send(&reply);
+        }
+    });
+}
+
+/// Sends encoded messages to the app.
+#[derive(Clone)]
+pub(crate) struct Outbox(DedicatedWorkerGlobalScope);
+
+impl Outbox {
+    pub(crate) fn send(&self, message: &FromWorker) {
+        // posting a string cannot fail: it needs no transfer and clones trivially.
+        let _ = self.0.post_message(&JsValue::from_str(&encode(message)));
+    }
+
+    pub(crate) fn state(&self, state: WorkerState) {
+        self.send(&FromWorker::State(state));
+    }
+
+    pub(crate) fn scope(&self) -> &DedicatedWorkerGlobalScope {
+        &self.0
+    }
+}
