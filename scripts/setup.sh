@@ -71,6 +71,9 @@ if [ "$("$TOOLS_DIR/node_modules/.bin/wasm-opt" --version 2>/dev/null | awk '{pr
   npm install --silent --no-audit --no-fund --prefix "$TOOLS_DIR" "binaryen@$BINARYEN_VERSION" >&2
 fi
 
+# Trunk builds offline (Trunk.toml): every crate must be in the local registry cache first.
+cargo fetch --locked --manifest-path "$ROOT/Cargo.toml" >&2
+
 log "ready: $(trunk --version), $(wasm-bindgen --version), wasm-opt $("$TOOLS_DIR/node_modules/.bin/wasm-opt" --version | awk '{print $3}'), $(chromium --version 2>/dev/null)"
 # Print the PATH addition for callers to eval.
-echo "export PATH=\"$TOOLS_DIR/node_modules/.bin:\$HOME/.cargo/bin:\$PATH\""
+echo "export PATH=\"$TOOLS_DIR/node_modules/.bin:${CARGO_HOME:-$HOME/.cargo}/bin:\$PATH\""

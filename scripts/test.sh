@@ -21,6 +21,7 @@ cargo test --locked
 
 step "wasm tests in headless Chromium"
 WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-120}" \
+WASM_BINDGEN_TEST_WEBDRIVER_JSON="$ROOT/tests/webdriver.json" \
   cargo test --locked --target wasm32-unknown-unknown -p trawl-store
 
 step "build the site and trawl"

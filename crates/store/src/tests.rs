@@ -85,3 +85,30 @@ mod on_disk {
         assert!(err.to_string().contains("not a database"), "{err}");
     }
 }
+
+/// The store on the browser's origin-private file system, as the viewer's worker opens it.
+#[cfg(target_arch = "wasm32")]
+mod on_opfs {
+    use super::*;
+    use sqlite_wasm_rs::WasmOsCallback;
+    use sqlite_wasm_vfs::sahpool::{install, OpfsSAHPoolCfgBuilder};
+
+    #[wasm_bindgen_test::wasm_bindgen_test]
+    async fn reopening_on_opfs_keeps_data_and_counts_openings() {
+        let config = OpfsSAHPoolCfgBuilder::new()
+            .vfs_name("trawl-store-test")
+            .directory("trawl-store-test")
+            .clear_on_init(true)
+            .initial_capacity(4)
+            .build();
+        install::<WasmOsCallback>(&config, false).await.unwrap();
+        {
+            let store = Store::open_with_vfs("/test.db", "trawl-store-test").unwrap();
+            store.set_setting("theme", "dark").unwrap();
+        }
+        let store = Store::open_with_vfs("/test.db", "trawl-store-test").unwrap();
+        assert_eq!(store.setting("theme").unwrap().as_deref(), Some("dark"));
+        assert_eq!(store.open_count().unwrap(), 2);
+        assert!(store.fts5_available());
+    }
+}
