@@ -1,0 +1,178 @@
+//! Record blocks: the payload of a records frame. A block is the records' encodings, each
+//! prefixed by its length as a varint, stored either as is or as one zstd frame.
+
+use std::io::Read;
+
+use crate::{
+    format::Codec,
+    record::{put_varint, take_varint, Record, RecordError},
+};
+
+/// Blocks smaller than this are stored uncompressed: zstd gains little on them and costs
+/// latency on the per-record durability path.
+pub const COMPRESS_MIN_BYTES: usize = 4 << 10;
+/// The largest decoded block a reader accepts (guards against decompression bombs).
+pub const MAX_BLOCK_BYTES: usize = 256 << 20;
+/// zstd level the writer uses; chosen by the writer benchmark (see the crate README).
+pub const ZSTD_LEVEL: i32 = 3;
+
+/// Why a block cannot be decoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BlockError {
+    #[error("zstd: {0}")]
+    Zstd(String),
+    #[error("decoded block exceeds {MAX_BLOCK_BYTES} bytes")]
+    TooLarge,
+    #[error("block holds {found} records, its frame says {expected}")]
+    Count { found: u32, expected: u32 },
+    #[error("record {index} of the block: {error}")]
+    Record { index: u32, error: RecordError },
+}
+
+/// Accumulates records into a block.
+#[derive(Debug, Default)]
+pub struct BlockBuilder {
+    bytes: Vec<u8>,
+    count: u32,
+    scratch: Vec<u8>,
+}
+
+impl BlockBuilder {
+    /// Adds `record`.
+    pub fn push(&mut self, record: &Record) {
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.clear();
+        record.encode(&mut scratch);
+        self.push_encoded(&scratch);
+        self.scratch = scratch;
+    }
+
+    /// Adds an already encoded record.
+    pub fn push_encoded(&mut self, encoded: &[u8]) {
+        put_varint(&mut self.bytes, encoded.len() as u64);
+        self.bytes.extend_from_slice(encoded);
+        self.count += 1;
+    }
+
+    /// Records added so far.
+    pub fn count(&self) -> u32 {
+        self.count
+    }
+
+    /// Uncompressed bytes so far.
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// Whether no record was added.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The stored payload and its codec: zstd when the block is large enough and it helps.
+    /// Clears the builder for reuse.
+    pub fn finish(&mut self) -> (Codec, Vec<u8>) {
+        self.count = 0;
+        let bytes = std::mem::take(&mut self.bytes);
+        if bytes.len() >= COMPRESS_MIN_BYTES {
+            if let Some(compressed) = compress(&bytes) {
+                if compressed.len() < bytes.len() {
+                    return (Codec::Zstd, compressed);
+                }
+            }
+        }
+        (Codec::None, bytes)
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn compress(bytes: &[u8]) -> Option<Vec<u8>> {
+    zstd::bulk::compress(bytes, ZSTD_LEVEL).ok()
+}
+
+#[cfg(target_arch = "wasm32")]
+fn compress(_bytes: &[u8]) -> Option<Vec<u8>> {
+    None
+}
+
+/// Decodes a stored payload into the block's bytes.
+pub fn decode_payload(codec: Codec, stored: &[u8]) -> Result<Vec<u8>, BlockError> {
+    match codec {
+        Codec::None => Ok(stored.to_vec()),
+        Codec::Zstd => {
+            let mut source = stored;
+            let decoder = ruzstd::decoding::StreamingDecoder::new(&mut source)
+                .map_err(|e| BlockError::Zstd(e.to_string()))?;
+            let mut out = Vec::new();
+            decoder
+                .take(MAX_BLOCK_BYTES as u64 + 1)
+                .read_to_end(&mut out)
+                .map_err(|e| BlockError::Zstd(e.to_string()))?;
+            if out.len() > MAX_BLOCK_BYTES {
+                return Err(BlockError::TooLarge);
+            }
+            Ok(out)
+        }
+    }
+}
+
+/// Splits a decoded block into its records, checking there are exactly `expected` of them.
+pub fn decode_records(block: &[u8], expected: u32) -> Result<Vec<Record>, BlockError> {
+    let mut rest = block;
+    let mut records = Vec::with_capacity(expected.min(1 << 16) as usize);
+    while !rest.is_empty() {
+        let index = records.len() as u32;
+        let fail = |error| BlockError::Record { index, error };
+        let len = take_varint(&mut rest).map_err(fail)?;
+        let len = usize::try_from(len)
+            .ok()
+            .filter(|&len| len <= rest.len())
+            .ok_or(fail(RecordError::Truncated))?;
+        let (encoded, tail) = rest.split_at(len);
+        records.push(Record::decode(encoded).map_err(fail)?);
+        rest = tail;
+    }
+    let found = records.len() as u32;
+    if found != expected {
+        return Err(BlockError::Count { found, expected });
+    }
+    Ok(records)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_blocks_stay_raw_and_large_ones_compress() {
+        let mut small = BlockBuilder::default();
+        small.push(&Record::message("one"));
+        let (codec, stored) = small.finish();
+        assert_eq!(codec, Codec::None);
+        assert_eq!(decode_records(&decode_payload(codec, &stored).unwrap(), 1).unwrap()[0].message, "one");
+
+        let mut large = BlockBuilder::default();
+        let records: Vec<Record> = (0..500)
+            .map(|i| Record::message(format!("GET /api/v1/orders/{i} 200 in {}ms", i % 17)))
+            .collect();
+        for r in &records {
+            large.push(r);
+        }
+        let raw_len = large.len();
+        let (codec, stored) = large.finish();
+        assert_eq!(codec, Codec::Zstd);
+        assert!(stored.len() * 4 < raw_len, "{} vs {raw_len}", stored.len());
+        assert_eq!(decode_records(&decode_payload(codec, &stored).unwrap(), 500).unwrap(), records);
+        assert!(large.is_empty(), "finish resets the builder");
+    }
+
+    #[test]
+    fn wrong_counts_and_garbage_are_errors() {
+        let mut b = BlockBuilder::default();
+        b.push(&Record::message("x"));
+        let (_, stored) = b.finish();
+        assert_eq!(decode_records(&stored, 2), Err(BlockError::Count { found: 1, expected: 2 }));
+        assert!(decode_payload(Codec::Zstd, b"definitely not zstd").is_err());
+        assert!(decode_records(&[0x05, 1, 2], 1).is_err());
+    }
+}
