@@ -149,7 +149,10 @@ mod tests {
         small.push(&Record::message("one"));
         let (codec, stored) = small.finish();
         assert_eq!(codec, Codec::None);
-        assert_eq!(decode_records(&decode_payload(codec, &stored).unwrap(), 1).unwrap()[0].message, "one");
+        assert_eq!(
+            decode_records(&decode_payload(codec, &stored).unwrap(), 1).unwrap()[0].message,
+            "one"
+        );
 
         let mut large = BlockBuilder::default();
         let records: Vec<Record> = (0..500)
@@ -162,7 +165,10 @@ mod tests {
         let (codec, stored) = large.finish();
         assert_eq!(codec, Codec::Zstd);
         assert!(stored.len() * 4 < raw_len, "{} vs {raw_len}", stored.len());
-        assert_eq!(decode_records(&decode_payload(codec, &stored).unwrap(), 500).unwrap(), records);
+        assert_eq!(
+            decode_records(&decode_payload(codec, &stored).unwrap(), 500).unwrap(),
+            records
+        );
         assert!(large.is_empty(), "finish resets the builder");
     }
 
@@ -171,7 +177,13 @@ mod tests {
         let mut b = BlockBuilder::default();
         b.push(&Record::message("x"));
         let (_, stored) = b.finish();
-        assert_eq!(decode_records(&stored, 2), Err(BlockError::Count { found: 1, expected: 2 }));
+        assert_eq!(
+            decode_records(&stored, 2),
+            Err(BlockError::Count {
+                found: 1,
+                expected: 2
+            })
+        );
         assert!(decode_payload(Codec::Zstd, b"definitely not zstd").is_err());
         assert!(decode_records(&[0x05, 1, 2], 1).is_err());
     }

@@ -251,7 +251,8 @@ impl Footer {
         let mut b = Vec::with_capacity(Self::LEN);
         b.extend_from_slice(&self.record_count.to_le_bytes());
         b.extend_from_slice(&self.first_seq.to_le_bytes());
-        let has_ts = u8::from(self.min_ts_nanos.is_some()) | (u8::from(self.max_ts_nanos.is_some()) << 1);
+        let has_ts =
+            u8::from(self.min_ts_nanos.is_some()) | (u8::from(self.max_ts_nanos.is_some()) << 1);
         b.push(has_ts);
         b.extend_from_slice(&self.min_ts_nanos.unwrap_or(0).to_le_bytes());
         b.extend_from_slice(&self.max_ts_nanos.unwrap_or(0).to_le_bytes());
@@ -331,7 +332,10 @@ mod tests {
             damaged[i] ^= 0x40;
             assert!(SegmentHeader::decode(&damaged).is_err(), "byte {i}");
         }
-        assert_eq!(SegmentHeader::decode(&bytes[..10]), Err(HeaderError::Short(10)));
+        assert_eq!(
+            SegmentHeader::decode(&bytes[..10]),
+            Err(HeaderError::Short(10))
+        );
     }
 
     #[test]
@@ -346,11 +350,20 @@ mod tests {
         let b = header.encode(b"hello", 42);
         assert_eq!(FrameHeader::parse(&b).unwrap(), header);
         FrameHeader::verify(&b, b"hello", 42).unwrap();
-        assert_eq!(FrameHeader::verify(&b, b"hellO", 42), Err(FrameError::Checksum));
-        assert_eq!(FrameHeader::verify(&b, b"hello", 43), Err(FrameError::Checksum));
+        assert_eq!(
+            FrameHeader::verify(&b, b"hellO", 42),
+            Err(FrameError::Checksum)
+        );
+        assert_eq!(
+            FrameHeader::verify(&b, b"hello", 43),
+            Err(FrameError::Checksum)
+        );
         let mut stale = b;
         stale[16] ^= 1;
-        assert_eq!(FrameHeader::verify(&stale, b"hello", 42), Err(FrameError::Checksum));
+        assert_eq!(
+            FrameHeader::verify(&stale, b"hello", 42),
+            Err(FrameError::Checksum)
+        );
     }
 
     #[test]
@@ -370,14 +383,25 @@ mod tests {
         footer.add(None, Some(Level::Trace));
         assert_eq!(Footer::decode(&footer.encode()).unwrap(), footer);
         assert_eq!(footer.level_counts, [1, 0, 0, 0, 1, 0, 1]);
-        assert_eq!((footer.min_ts_nanos, footer.max_ts_nanos), (Some(-3), Some(10)));
+        assert_eq!(
+            (footer.min_ts_nanos, footer.max_ts_nanos),
+            (Some(-3), Some(10))
+        );
     }
 
     #[test]
     fn segment_names_sort_and_parse() {
         assert_eq!(segment_file_name(42), "00000000000000000042.seg");
-        assert_eq!(parse_segment_file_name("00000000000000000042.seg"), Some(42));
-        for bad in ["42.seg", "00000000000000000042.seg.tmp", "0000000000000000004x.seg", "LOCK"] {
+        assert_eq!(
+            parse_segment_file_name("00000000000000000042.seg"),
+            Some(42)
+        );
+        for bad in [
+            "42.seg",
+            "00000000000000000042.seg.tmp",
+            "0000000000000000004x.seg",
+            "LOCK",
+        ] {
             assert_eq!(parse_segment_file_name(bad), None, "{bad}");
         }
     }

@@ -82,7 +82,10 @@ impl Fs for StdFs {
     }
 
     fn create_new(&self, path: &Path) -> io::Result<Box<dyn FsFile>> {
-        let file = OpenOptions::new().append(true).create_new(true).open(path)?;
+        let file = OpenOptions::new()
+            .append(true)
+            .create_new(true)
+            .open(path)?;
         Ok(Box::new(StdFile(file)))
     }
 

@@ -55,7 +55,13 @@ pub struct SegmentEntry {
 
 impl SegmentEntry {
     /// The entry for a segment with this header and footer (its record statistics).
-    pub fn new(file: String, header: &SegmentHeader, footer: &Footer, bytes: u64, sealed: bool) -> Self {
+    pub fn new(
+        file: String,
+        header: &SegmentHeader,
+        footer: &Footer,
+        bytes: u64,
+        sealed: bool,
+    ) -> Self {
         Self {
             file,
             segment_seq: header.segment_seq,
@@ -88,7 +94,8 @@ impl Manifest {
     /// Reads `dir/manifest.json`.
     pub fn read(fs: &dyn Fs, dir: &Path) -> std::io::Result<Self> {
         let mut text = String::new();
-        fs.open_read(&dir.join(MANIFEST_FILE))?.read_to_string(&mut text)?;
+        fs.open_read(&dir.join(MANIFEST_FILE))?
+            .read_to_string(&mut text)?;
         serde_json::from_str(&text).map_err(std::io::Error::other)
     }
 

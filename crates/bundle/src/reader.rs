@@ -23,7 +23,11 @@ use crate::{
 pub enum Finding {
     /// From `offset` to the end of the file (`bytes` long) nothing is a valid frame: what a
     /// crash during a write leaves behind.
-    TornTail { file: String, offset: u64, bytes: u64 },
+    TornTail {
+        file: String,
+        offset: u64,
+        bytes: u64,
+    },
     /// `bytes` invalid bytes at `offset`, with valid frames after them: corruption.
     BadFrame {
         file: String,
@@ -39,7 +43,11 @@ pub enum Finding {
         found: u64,
     },
     /// Bytes after the trailer of a sealed segment.
-    DataAfterEnd { file: String, offset: u64, bytes: u64 },
+    DataAfterEnd {
+        file: String,
+        offset: u64,
+        bytes: u64,
+    },
 }
 
 impl Finding {
@@ -57,18 +65,42 @@ impl Finding {
 impl std::fmt::Display for Finding {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Finding::TornTail { file, offset, bytes } => {
+            Finding::TornTail {
+                file,
+                offset,
+                bytes,
+            } => {
                 write!(f, "{file}: torn tail at offset {offset} ({bytes} bytes after the last valid frame)")
             }
-            Finding::BadFrame { file, offset, bytes, reason } => {
-                write!(f, "{file}: bad frame at offset {offset} ({reason}; {bytes} bytes skipped)")
+            Finding::BadFrame {
+                file,
+                offset,
+                bytes,
+                reason,
+            } => {
+                write!(
+                    f,
+                    "{file}: bad frame at offset {offset} ({reason}; {bytes} bytes skipped)"
+                )
             }
-            Finding::SequenceGap { file, offset, expected, found } => write!(
+            Finding::SequenceGap {
+                file,
+                offset,
+                expected,
+                found,
+            } => write!(
                 f,
                 "{file}: records {expected}..{found} missing before offset {offset}"
             ),
-            Finding::DataAfterEnd { file, offset, bytes } => {
-                write!(f, "{file}: {bytes} unexpected bytes after the segment's end at offset {offset}")
+            Finding::DataAfterEnd {
+                file,
+                offset,
+                bytes,
+            } => {
+                write!(
+                    f,
+                    "{file}: {bytes} unexpected bytes after the segment's end at offset {offset}"
+                )
             }
         }
     }
@@ -336,7 +368,12 @@ impl<R: Read> SegmentReader<R> {
         }
     }
 
-    fn footer_at(&mut self, offset: u64, header: FrameHeader, len: usize) -> io::Result<Option<Item>> {
+    fn footer_at(
+        &mut self,
+        offset: u64,
+        header: FrameHeader,
+        len: usize,
+    ) -> io::Result<Option<Item>> {
         let payload = &self.buf[self.pos + FRAME_HEADER_LEN..self.pos + len];
         let footer = Footer::decode(payload).filter(|f| {
             f.first_seq == self.header.first_record_seq

@@ -95,7 +95,11 @@ pub enum RecordError {
     #[error("record ends inside a field")]
     Truncated,
     #[error("field {tag} has length {len}, expected {expected}")]
-    BadLength { tag: u64, len: usize, expected: usize },
+    BadLength {
+        tag: u64,
+        len: usize,
+        expected: usize,
+    },
     #[error("field {tag} is not valid UTF-8")]
     NotUtf8 { tag: u64 },
     #[error("level code {0} is not 1..=6")]
@@ -179,15 +183,15 @@ impl Record {
         let mut record = Record::default();
         while !bytes.is_empty() {
             let tag = take_varint(&mut bytes)?;
-            let len = usize::try_from(take_varint(&mut bytes)?).map_err(|_| RecordError::Truncated)?;
+            let len =
+                usize::try_from(take_varint(&mut bytes)?).map_err(|_| RecordError::Truncated)?;
             if len > bytes.len() {
                 return Err(RecordError::Truncated);
             }
             let (value, rest) = bytes.split_at(len);
             bytes = rest;
-            let text = || {
-                String::from_utf8(value.to_vec()).map_err(|_| RecordError::NotUtf8 { tag })
-            };
+            let text =
+                || String::from_utf8(value.to_vec()).map_err(|_| RecordError::NotUtf8 { tag });
             let fixed8 = || -> Result<[u8; 8], RecordError> {
                 value.try_into().map_err(|_| RecordError::BadLength {
                     tag,
@@ -206,7 +210,8 @@ impl Record {
                             expected: 1,
                         });
                     };
-                    record.level = Some(Level::from_code(*code).ok_or(RecordError::BadLevel(*code))?);
+                    record.level =
+                        Some(Level::from_code(*code).ok_or(RecordError::BadLevel(*code))?);
                 }
                 tag::LEVEL_TEXT => record.level_text = Some(text()?),
                 tag::MESSAGE => record.message = text()?,

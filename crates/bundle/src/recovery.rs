@@ -180,41 +180,68 @@ pub(crate) fn recover(fs: &dyn Fs, dir: &Path) -> Result<Recovered, WriterError>
             return Err(corrupt(
                 name,
                 0,
-                format!("segment {} is missing before it", expected_segment.unwrap_or(0)),
+                format!(
+                    "segment {} is missing before it",
+                    expected_segment.unwrap_or(0)
+                ),
             ));
         }
         expected_segment = Some(segment_seq + 1);
         let scanned = scan(fs, &path, name)?;
         let h = scanned.header;
         if h.segment_seq != *segment_seq {
-            return Err(corrupt(name, 0, format!("header says segment {}", h.segment_seq)));
+            return Err(corrupt(
+                name,
+                0,
+                format!("header says segment {}", h.segment_seq),
+            ));
         }
         if *writer_id.get_or_insert(h.writer_id) != h.writer_id {
-            return Err(corrupt(name, 0, format!("written by another writer ({})", h.writer_id)));
+            return Err(corrupt(
+                name,
+                0,
+                format!("written by another writer ({})", h.writer_id),
+            ));
         }
         let expected_seq = *next_seq.get_or_insert(h.first_record_seq);
         if h.first_record_seq != expected_seq {
             return Err(corrupt(
                 name,
                 0,
-                format!("starts at record {}, but {expected_seq} was next", h.first_record_seq),
+                format!(
+                    "starts at record {}, but {expected_seq} was next",
+                    h.first_record_seq
+                ),
             ));
         }
         if scanned.has_footer && !scanned.sealed {
             let first = &scanned.findings[0];
-            return Err(corrupt(name, first.offset(), format!("sealed segment is damaged: {first}")));
+            return Err(corrupt(
+                name,
+                first.offset(),
+                format!("sealed segment is damaged: {first}"),
+            ));
         }
         if scanned.sealed {
             next_seq = Some(h.first_record_seq + scanned.footer.record_count);
-            sealed.push(SegmentEntry::new(name.clone(), &h, &scanned.footer, scanned.file_len, true));
+            sealed.push(SegmentEntry::new(
+                name.clone(),
+                &h,
+                &scanned.footer,
+                scanned.file_len,
+                true,
+            ));
             continue;
         }
         if !last {
-            let reason = scanned
+            let reason = scanned.findings.first().map_or_else(
+                || "not sealed, but a later segment exists".to_owned(),
+                |f| f.to_string(),
+            );
+            let offset = scanned
                 .findings
                 .first()
-                .map_or_else(|| "not sealed, but a later segment exists".to_owned(), |f| f.to_string());
-            let offset = scanned.findings.first().map_or(scanned.prefix_len, Finding::offset);
+                .map_or(scanned.prefix_len, Finding::offset);
             return Err(corrupt(name, offset, reason));
         }
 
@@ -227,7 +254,8 @@ pub(crate) fn recover(fs: &dyn Fs, dir: &Path) -> Result<Recovered, WriterError>
                 None
             };
             let mut file = fs.open_append(&path).map_err(|e| io(&path, e))?;
-            file.truncate(scanned.prefix_len).map_err(|e| io(&path, e))?;
+            file.truncate(scanned.prefix_len)
+                .map_err(|e| io(&path, e))?;
             file.sync_data().map_err(|e| io(&path, e))?;
             report.truncated = Some(Truncation {
                 file: name.clone(),
@@ -258,7 +286,13 @@ pub(crate) fn recover(fs: &dyn Fs, dir: &Path) -> Result<Recovered, WriterError>
 }
 
 /// Copies the bytes of `path` from `offset` on to `NAME.broken-OFFSET`, durably.
-fn keep_tail(fs: &dyn Fs, dir: &Path, name: &str, path: &Path, offset: u64) -> Result<String, WriterError> {
+fn keep_tail(
+    fs: &dyn Fs,
+    dir: &Path,
+    name: &str,
+    path: &Path,
+    offset: u64,
+) -> Result<String, WriterError> {
     use std::io::Read;
     let mut data = Vec::new();
     fs.open_read(path)
@@ -268,7 +302,8 @@ fn keep_tail(fs: &dyn Fs, dir: &Path, name: &str, path: &Path, offset: u64) -> R
     let kept_path = dir.join(&kept);
     let _ = fs.remove_file(&kept_path);
     let mut file = fs.create_new(&kept_path).map_err(|e| io(&kept_path, e))?;
-    file.append(&data[offset as usize..]).map_err(|e| io(&kept_path, e))?;
+    file.append(&data[offset as usize..])
+        .map_err(|e| io(&kept_path, e))?;
     file.sync_data().map_err(|e| io(&kept_path, e))?;
     fs.sync_dir(dir).map_err(|e| io(dir, e))?;
     Ok(kept)

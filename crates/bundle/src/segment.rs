@@ -146,7 +146,13 @@ impl SegmentWriter {
         Ok(written)
     }
 
-    fn write_frame(&mut self, kind: FrameKind, codec: Codec, count: u32, payload: &[u8]) -> StepResult<u64> {
+    fn write_frame(
+        &mut self,
+        kind: FrameKind,
+        codec: Codec,
+        count: u32,
+        payload: &[u8],
+    ) -> StepResult<u64> {
         let header = FrameHeader {
             kind,
             codec,
@@ -169,7 +175,13 @@ impl SegmentWriter {
 
     /// The manifest entry for the segment as it is now.
     pub(crate) fn entry(&self, sealed: bool) -> SegmentEntry {
-        SegmentEntry::new(self.name.clone(), &self.header, &self.footer, self.len, sealed)
+        SegmentEntry::new(
+            self.name.clone(),
+            &self.header,
+            &self.footer,
+            self.len,
+            sealed,
+        )
     }
 
     /// Writes the footer and trailer and syncs: the segment is complete and immutable.

@@ -117,10 +117,12 @@ impl State {
     }
 
     fn inode_of(&self, path: &Path) -> io::Result<InodeId> {
-        self.volatile_names
-            .get(path)
-            .copied()
-            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("{}: no such file", path.display())))
+        self.volatile_names.get(path).copied().ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("{}: no such file", path.display()),
+            )
+        })
     }
 
     fn link(&mut self, path: &Path, inode: InodeId) {
@@ -242,7 +244,9 @@ fn power_cut(at: &State, how: Crash) -> State {
 
     // Which unsynced sectors reach the disk.
     let sectors = at.unsynced_sectors();
-    let ordered_prefix = rng.as_mut().map(|r| (r.random_bool(0.5), r.random_range(0..=sectors.len())));
+    let ordered_prefix = rng
+        .as_mut()
+        .map(|r| (r.random_bool(0.5), r.random_range(0..=sectors.len())));
     for (i, &(id, sector)) in sectors.iter().enumerate() {
         let keep = match how {
             Crash::Clean => false,
@@ -260,7 +264,11 @@ fn power_cut(at: &State, how: Crash) -> State {
         if keep {
             let inode = &mut inodes[id];
             let range = sector * SECTOR..((sector + 1) * SECTOR).min(inode.volatile.len());
-            if inode.lost.iter().any(|&(a, b)| range.start < b && a < range.end) {
+            if inode
+                .lost
+                .iter()
+                .any(|&(a, b)| range.start < b && a < range.end)
+            {
                 continue;
             }
             if inode.durable.len() < range.end {
@@ -554,7 +562,10 @@ mod tests {
 
     fn read(fs: &SimFs, path: &str) -> Option<Vec<u8>> {
         let mut out = Vec::new();
-        fs.open_read(Path::new(path)).ok()?.read_to_end(&mut out).unwrap();
+        fs.open_read(Path::new(path))
+            .ok()?
+            .read_to_end(&mut out)
+            .unwrap();
         Some(out)
     }
 
@@ -597,11 +608,17 @@ mod tests {
         fs.sync_dir(Path::new("/d")).unwrap();
         f.append(&[2; 2 * SECTOR]).unwrap();
         assert_eq!(fs.unsynced(), (3, 0));
-        let after = fs.crash(Crash::Exact { mask: 0b100, names: 0 });
+        let after = fs.crash(Crash::Exact {
+            mask: 0b100,
+            names: 0,
+        });
         let data = read(&after, "/d/a").unwrap();
         assert_eq!(data.len(), 10 + 2 * SECTOR);
         assert_eq!(&data[..10], &[1; 10]);
-        assert!(data[10..2 * SECTOR].iter().all(|&b| b == 0), "sectors 0 and 1 lost");
+        assert!(
+            data[10..2 * SECTOR].iter().all(|&b| b == 0),
+            "sectors 0 and 1 lost"
+        );
         assert!(data[2 * SECTOR..].iter().all(|&b| b == 2), "sector 2 kept");
     }
 

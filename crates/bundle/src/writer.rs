@@ -26,8 +26,8 @@ use crate::{
     format::{WriterId, FRAME_HEADER_LEN},
     fs::{Fs, StdFs},
     manifest::{Manifest, SegmentEntry, MANIFEST_FILE},
-    recovery::{recover, RecoveryReport},
     record::{Level, Record},
+    recovery::{recover, RecoveryReport},
     segment::{random_u64, SegmentWriter},
     WriterError,
 };
@@ -167,7 +167,10 @@ pub struct Writer {
 impl Writer {
     /// Opens (creating if needed) the bundle directory `dir` on the real file system,
     /// recovering what a crash left there.
-    pub fn open(dir: impl AsRef<Path>, options: Options) -> Result<(Self, RecoveryReport), WriterError> {
+    pub fn open(
+        dir: impl AsRef<Path>,
+        options: Options,
+    ) -> Result<(Self, RecoveryReport), WriterError> {
         Self::open_with_fs(Arc::new(StdFs), dir.as_ref(), options)
     }
 
@@ -195,8 +198,14 @@ impl Writer {
             .unwrap_or_else(|| WriterId(u128::from(random_u64()) << 64 | u128::from(random_u64())));
         let segment = match recovered.live {
             Some(live) => {
-                let mut segment = SegmentWriter::resume(fs.as_ref(), live.path, live.header, live.len, live.footer)
-                    .map_err(step_error)?;
+                let mut segment = SegmentWriter::resume(
+                    fs.as_ref(),
+                    live.path,
+                    live.header,
+                    live.len,
+                    live.footer,
+                )
+                .map_err(step_error)?;
                 // What survived may still sit only in the page cache (after a process crash):
                 // make it durable before calling it so.
                 segment.sync().map_err(step_error)?;
@@ -262,7 +271,8 @@ impl Writer {
     /// full. Fails if the writer failed earlier or is closing; a failed append never became
     /// durable through this call.
     pub fn append(&self, record: &Record) -> Result<u64, WriterError> {
-        self.append_all(std::slice::from_ref(record)).map(|(_, last)| last)
+        self.append_all(std::slice::from_ref(record))
+            .map(|(_, last)| last)
     }
 
     /// Appends `records` in order; returns the first and last sequence numbers they got.
@@ -352,7 +362,8 @@ impl Writer {
             st.closing = true;
             self.shared.work.notify_one();
         }
-        io.join().unwrap_or_else(|_| Err(WriterError::Poisoned("the writer thread panicked".into())))
+        io.join()
+            .unwrap_or_else(|_| Err(WriterError::Poisoned("the writer thread panicked".into())))
     }
 }
 
@@ -394,7 +405,12 @@ impl IoThread {
     fn run(&mut self) -> Result<Closed, WriterError> {
         loop {
             let Some(round) = self.next_round() else {
-                let reason = self.shared.lock().failed.clone().unwrap_or_else(|| "failed".into());
+                let reason = self
+                    .shared
+                    .lock()
+                    .failed
+                    .clone()
+                    .unwrap_or_else(|| "failed".into());
                 return Err(WriterError::Poisoned(reason));
             };
             let count = round.batch.len() as u64;
@@ -446,7 +462,9 @@ impl IoThread {
                 Durability::EveryRecord | Durability::Manual => false,
             };
             let age_due = match (options.max_segment_age, &self.segment) {
-                (Some(max), Some(segment)) if segment.record_count() > 0 || !st.queue.is_empty() => {
+                (Some(max), Some(segment))
+                    if segment.record_count() > 0 || !st.queue.is_empty() =>
+                {
                     let left = max.saturating_sub(segment.age());
                     timeout = Some(timeout.map_or(left, |t: Duration| t.min(left)));
                     left.is_zero()
@@ -511,12 +529,19 @@ impl IoThread {
             self.flush_block(&mut stats)?;
         }
         if sync {
-            self.segment.as_mut().expect("open").sync().map_err(step_error)?;
+            self.segment
+                .as_mut()
+                .expect("open")
+                .sync()
+                .map_err(step_error)?;
         }
         Ok(sync)
     }
 
-    fn flush_block(&mut self, stats: &mut Vec<(Option<i64>, Option<Level>)>) -> Result<(), WriterError> {
+    fn flush_block(
+        &mut self,
+        stats: &mut Vec<(Option<i64>, Option<Level>)>,
+    ) -> Result<(), WriterError> {
         let max = self.shared.options.max_segment_bytes;
         let segment = self.segment.as_ref().expect("open");
         let estimate = (FRAME_HEADER_LEN + self.block.len()) as u64;
@@ -524,7 +549,9 @@ impl IoThread {
             self.rotate()?;
         }
         let segment = self.segment.as_mut().expect("open");
-        segment.write_block(&mut self.block, stats.drain(..)).map_err(step_error)?;
+        segment
+            .write_block(&mut self.block, stats.drain(..))
+            .map_err(step_error)?;
         Ok(())
     }
 
@@ -535,10 +562,17 @@ impl IoThread {
         let next_seq = old.next_seq();
         let next_segment = old.segment_seq() + 1;
         let writer_id = old.writer_id();
-        self.sealed.push(old.seal(self.fs.as_ref()).map_err(step_error)?);
+        self.sealed
+            .push(old.seal(self.fs.as_ref()).map_err(step_error)?);
         self.segment = Some(
-            SegmentWriter::create(self.fs.as_ref(), &self.dir, writer_id, next_segment, next_seq)
-                .map_err(step_error)?,
+            SegmentWriter::create(
+                self.fs.as_ref(),
+                &self.dir,
+                writer_id,
+                next_segment,
+                next_seq,
+            )
+            .map_err(step_error)?,
         );
         self.apply_retention()?;
         self.write_manifest().map(drop)
@@ -558,14 +592,18 @@ impl IoThread {
             }
             let oldest = self.sealed.remove(0);
             let path = self.dir.join(&oldest.file);
-            self.fs.remove_file(&path).map_err(|source| WriterError::Io { path, source })?;
+            self.fs
+                .remove_file(&path)
+                .map_err(|source| WriterError::Io { path, source })?;
             removed = true;
         }
         if removed {
-            self.fs.sync_dir(&self.dir).map_err(|source| WriterError::Io {
-                path: self.dir.clone(),
-                source,
-            })?;
+            self.fs
+                .sync_dir(&self.dir)
+                .map_err(|source| WriterError::Io {
+                    path: self.dir.clone(),
+                    source,
+                })?;
         }
         Ok(())
     }
