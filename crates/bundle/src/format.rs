@@ -83,6 +83,11 @@ impl SegmentHeader {
 
     /// Parses and checks a header.
     pub fn decode(bytes: &[u8]) -> Result<Self, HeaderError> {
+        if let Some(magic) = bytes.get(..8) {
+            if magic != SEGMENT_MAGIC {
+                return Err(HeaderError::Magic(magic.try_into().expect("8 bytes")));
+            }
+        }
         let b: &[u8; HEADER_LEN] = bytes
             .get(..HEADER_LEN)
             .and_then(|b| b.try_into().ok())

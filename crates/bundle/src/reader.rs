@@ -385,8 +385,8 @@ impl<R: Read> SegmentReader<R> {
             decode_trailer(trailer) == Some(offset)
         };
         self.done = true;
-        self.mark_prefix_end(offset);
         if !complete {
+            self.mark_prefix_end(offset);
             // A footer without its trailer (or one that disagrees with the records) does not
             // seal anything: the segment is live, and its valid part ends before the footer.
             let file_len = self.drain_to_end()?;
@@ -397,7 +397,7 @@ impl<R: Read> SegmentReader<R> {
             })));
         }
         self.footer = footer;
-        self.prefix = Some((offset + (len + TRAILER_LEN) as u64, self.next_seq));
+        self.mark_prefix_end(offset + (len + TRAILER_LEN) as u64);
         self.pos += len + TRAILER_LEN;
         let end = self.offset();
         let file_len = self.drain_to_end()?;
