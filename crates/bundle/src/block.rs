@@ -14,7 +14,7 @@ pub const COMPRESS_MIN_BYTES: usize = 4 << 10;
 /// The largest decoded block a reader accepts (guards against decompression bombs).
 pub const MAX_BLOCK_BYTES: usize = 256 << 20;
 /// zstd level the writer uses; chosen by the writer benchmark (see the crate README).
-pub const ZSTD_LEVEL: i32 = 3;
+pub const ZSTD_LEVEL: i32 = 1;
 
 /// Why a block cannot be decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -51,6 +51,29 @@ impl BlockBuilder {
     pub fn push_encoded(&mut self, encoded: &[u8]) {
         put_varint(&mut self.bytes, encoded.len() as u64);
         self.bytes.extend_from_slice(encoded);
+        self.count += 1;
+    }
+
+    /// Appends `record` to `out` in block form (length-prefixed), ready for
+    /// [`BlockBuilder::push_block_bytes`].
+    pub fn encode_into(record: &Record, out: &mut Vec<u8>) {
+        // Encode behind a one-byte length slot, then make room if the length needs more.
+        let start = out.len();
+        out.push(0);
+        record.encode(out);
+        let len = out.len() - start - 1;
+        if len < 0x80 {
+            out[start] = len as u8;
+        } else {
+            let mut prefix = Vec::with_capacity(10);
+            put_varint(&mut prefix, len as u64);
+            out.splice(start..start + 1, prefix);
+        }
+    }
+
+    /// Adds one record given in block form, as [`BlockBuilder::encode_into`] writes it.
+    pub fn push_block_bytes(&mut self, bytes: &[u8]) {
+        self.bytes.extend_from_slice(bytes);
         self.count += 1;
     }
 

@@ -1,9 +1,6 @@
 //! Writing one segment: creation by the atomic protocol, record blocks, sync, sealing.
 
-use std::{
-    path::{Path, PathBuf},
-    time::Instant,
-};
+use std::path::{Path, PathBuf};
 
 use crate::{
     block::BlockBuilder,
@@ -35,7 +32,6 @@ pub(crate) struct SegmentWriter {
     /// Statistics of the records written so far.
     footer: Footer,
     next_seq: u64,
-    opened: Instant,
 }
 
 impl SegmentWriter {
@@ -74,7 +70,6 @@ impl SegmentWriter {
                 ..Footer::default()
             },
             next_seq: first_record_seq,
-            opened: Instant::now(),
         })
     }
 
@@ -100,7 +95,6 @@ impl SegmentWriter {
             header,
             len,
             footer,
-            opened: Instant::now(),
         })
     }
 
@@ -122,11 +116,6 @@ impl SegmentWriter {
 
     pub(crate) fn writer_id(&self) -> WriterId {
         self.header.writer_id
-    }
-
-    /// Time since this process started writing the segment.
-    pub(crate) fn age(&self) -> std::time::Duration {
-        self.opened.elapsed()
     }
 
     /// Appends one records frame holding `block` (records `next_seq..`), with each record's

@@ -1,12 +1,16 @@
 //! The durable writer: appends records to a bundle directory with group commit, rotation,
 //! retention and the durability policy the caller chooses.
 //!
-//! One I/O thread does all file work. Callers encode their records, queue them and, depending
-//! on the [`Durability`] policy, wait for the sync that covers them. The I/O thread takes
-//! whatever is queued (up to [`Options::max_group_bytes`]), writes it as one or more blocks,
-//! syncs once for all of it, and publishes the new [`Writer::durable_seq`]. No lock is held
-//! across a write or a sync. When callers outrun the disk, [`Writer::append`] blocks
-//! (backpressure): a record is never dropped.
+//! Callers encode their records and queue them. Whoever finds work to do and no one doing it
+//! becomes the *leader*: it takes everything queued (up to [`Options::max_group_bytes`]),
+//! writes it as one or more blocks, syncs once for all of it, publishes the new
+//! [`Writer::durable_seq`] and wakes the callers it covered; records queued meanwhile go in
+//! the next group. An appender waiting for its sync (see [`Durability::EveryRecord`]) usually
+//! leads itself, so an uncontended append costs one write and one `fdatasync` with no thread
+//! hand-off. A background thread leads the work no caller waits for: timed and size-based
+//! syncs, full blocks, age-based rotation and closing. The queue lock is never held across a
+//! write or a sync. When callers outrun the disk, [`Writer::append`] blocks (backpressure): a
+//! record is never dropped.
 //!
 //! A failed write or sync poisons the writer: every waiting and later call fails with that
 //! error, and nothing written since the last successful sync is ever reported durable. A sync
@@ -111,16 +115,18 @@ pub struct Closed {
     pub manifest: Manifest,
 }
 
+/// Records queued by one call, already in block form (each record length-prefixed).
 #[derive(Debug)]
-struct Pending {
-    encoded: Vec<u8>,
-    ts_nanos: Option<i64>,
-    level: Option<Level>,
+struct Chunk {
+    block_bytes: Vec<u8>,
+    /// Per record: encoded length (with its prefix), time and level.
+    records: Vec<(usize, Option<i64>, Option<Level>)>,
 }
 
 #[derive(Debug)]
 struct State {
-    queue: VecDeque<Pending>,
+    queue: VecDeque<Chunk>,
+    queued_records: u64,
     queued_bytes: usize,
     /// Sequence the next append gets.
     next_seq: u64,
@@ -132,15 +138,31 @@ struct State {
     unsynced_bytes: usize,
     /// When the oldest not-yet-durable record was appended.
     oldest_unsynced: Option<Instant>,
+    /// Someone is writing (and holds `Shared::io`).
+    leader: bool,
+    /// When the live segment received its first record in this process.
+    segment_since: Option<Instant>,
     /// Why the writer stopped, if it failed.
     failed: Option<Arc<str>>,
     closing: bool,
 }
 
+/// The work a leader does in one round.
+struct Round {
+    chunks: Vec<Chunk>,
+    records: u64,
+    bytes: usize,
+    first_seq: u64,
+    sync: bool,
+    rotate_for_age: bool,
+}
+
 #[derive(Debug)]
 struct Shared {
     state: Mutex<State>,
-    /// Wakes the I/O thread.
+    /// The files; locked only by the leader, while the state lock is released.
+    io: Mutex<Io>,
+    /// Wakes the background thread.
     work: Condvar,
     /// Wakes callers waiting for durability or queue space.
     progress: Condvar,
@@ -149,9 +171,118 @@ struct Shared {
 
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, State> {
-        // The I/O thread never panics while holding the lock; a caller's panic cannot leave
-        // the state inconsistent either (every update is a single assignment).
+        // Every update of the state is a plain assignment: a panic elsewhere cannot leave it
+        // half-changed, so a poisoned lock is still usable.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn wait<'a>(&self, condvar: &Condvar, guard: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
+        condvar.wait(guard).unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// What is due now, if anything, and how long until something else may be.
+    fn due(&self, st: &State) -> (Option<(bool, bool)>, Option<Duration>) {
+        let options = &self.options;
+        let unsynced = st.next_seq - 1 > st.durable_seq;
+        let mut timeout: Option<Duration> = None;
+        let mut soon = |left: Duration| timeout = Some(timeout.map_or(left, |t| t.min(left)));
+        let policy_due = match options.durability {
+            Durability::Bytes(n) => unsynced && st.unsynced_bytes >= n,
+            Durability::Interval(every) => match st.oldest_unsynced {
+                Some(since) if unsynced => {
+                    let left = every.saturating_sub(since.elapsed());
+                    soon(left);
+                    left.is_zero()
+                }
+                _ => false,
+            },
+            Durability::EveryRecord | Durability::Manual => false,
+        };
+        let age_due = match (options.max_segment_age, st.segment_since) {
+            (Some(max), Some(since)) => {
+                let left = max.saturating_sub(since.elapsed());
+                soon(left);
+                left.is_zero()
+            }
+            _ => false,
+        };
+        let sync = st.sync_target > st.durable_seq || policy_due || (st.closing && unsynced);
+        let full = st.queued_bytes >= options.block_bytes.min(options.max_queue_bytes);
+        let due = (sync || full || age_due).then_some((sync, age_due));
+        (due, timeout)
+    }
+
+    /// Leads rounds while work is due. Call with the state locked, `leader` false and work
+    /// due; returns with the state locked and `leader` false again.
+    fn lead<'a>(&'a self, mut st: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
+        st.leader = true;
+        loop {
+            if st.failed.is_some() {
+                break;
+            }
+            let (Some((sync, rotate_for_age)), _) = self.due(&st) else {
+                break;
+            };
+            let round = self.take_round(&mut st, sync, rotate_for_age);
+            drop(st);
+            let result = {
+                let mut io = self.io.lock().unwrap_or_else(|e| e.into_inner());
+                io.write(&round, &self.options)
+            };
+            st = self.lock();
+            match result {
+                Ok(segment_fresh) => {
+                    if round.sync {
+                        st.durable_seq = st.durable_seq.max(round.first_seq + round.records - 1);
+                        st.unsynced_bytes = st.queued_bytes;
+                        st.oldest_unsynced = (!st.queue.is_empty()).then(Instant::now);
+                    }
+                    if segment_fresh {
+                        st.segment_since = None;
+                    }
+                    if round.records > 0 {
+                        st.segment_since.get_or_insert_with(Instant::now);
+                    }
+                }
+                Err(err) => st.failed = Some(err.to_string().into()),
+            }
+            self.progress.notify_all();
+        }
+        st.leader = false;
+        // The background thread may have work (timers) that this leader left.
+        self.work.notify_one();
+        self.progress.notify_all();
+        st
+    }
+
+    fn take_round(&self, st: &mut State, sync: bool, rotate_for_age: bool) -> Round {
+        let first_seq = st.next_seq - st.queued_records;
+        let mut chunks = Vec::new();
+        let mut records = 0;
+        let mut bytes = 0;
+        while let Some(chunk) = st.queue.front() {
+            if !chunks.is_empty() && bytes + chunk.block_bytes.len() > self.options.max_group_bytes
+            {
+                break;
+            }
+            let chunk = st.queue.pop_front().expect("front exists");
+            records += chunk.records.len() as u64;
+            bytes += chunk.block_bytes.len();
+            chunks.push(chunk);
+        }
+        st.queued_records -= records;
+        st.queued_bytes -= bytes;
+        // Only sync if this round takes everything the sync is for (else the next round will).
+        let sync = sync
+            && (st.queue.is_empty() || first_seq + records > st.sync_target.min(st.next_seq - 1));
+        Round {
+            chunks,
+            records,
+            bytes,
+            first_seq,
+            sync,
+            rotate_for_age,
+        }
     }
 }
 
@@ -159,7 +290,7 @@ impl Shared {
 #[derive(Debug)]
 pub struct Writer {
     shared: Arc<Shared>,
-    io: Option<JoinHandle<Result<Closed, WriterError>>>,
+    background: Option<JoinHandle<Result<Closed, WriterError>>>,
     dir: PathBuf,
     _lock: Box<dyn Send + Sync + std::fmt::Debug>,
 }
@@ -223,36 +354,41 @@ impl Writer {
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 queue: VecDeque::new(),
+                queued_records: 0,
                 queued_bytes: 0,
                 next_seq: recovered.next_seq,
                 durable_seq: recovered.next_seq - 1,
                 sync_target: 0,
                 unsynced_bytes: 0,
                 oldest_unsynced: None,
+                leader: false,
+                segment_since: None,
                 failed: None,
                 closing: false,
+            }),
+            io: Mutex::new(Io {
+                fs,
+                dir: dir.to_owned(),
+                writer_id,
+                sealed: recovered.sealed,
+                segment: Some(segment),
+                block: BlockBuilder::default(),
             }),
             work: Condvar::new(),
             progress: Condvar::new(),
             options,
         });
-        let mut io = IoThread {
-            shared: shared.clone(),
-            fs,
-            dir: dir.to_owned(),
-            writer_id,
-            sealed: recovered.sealed,
-            segment: Some(segment),
-            block: BlockBuilder::default(),
+        let background = {
+            let shared = shared.clone();
+            std::thread::Builder::new()
+                .name("trawl-writer".into())
+                .spawn(move || background(&shared))
+                .map_err(|e| io_err(dir, e))?
         };
-        let handle = std::thread::Builder::new()
-            .name("trawl-writer".into())
-            .spawn(move || io.run())
-            .map_err(|e| io_err(dir, e))?;
         Ok((
             Self {
                 shared,
-                io: Some(handle),
+                background: Some(background),
                 dir: dir.to_owned(),
                 _lock: lock,
             },
@@ -275,47 +411,53 @@ impl Writer {
             .map(|(_, last)| last)
     }
 
-    /// Appends `records` in order; returns the first and last sequence numbers they got.
-    /// Durability as for [`Writer::append`], for the last record (and so for all of them).
+    /// Appends `records` in order, as one group; returns the first and last sequence numbers
+    /// they got. Durability as for [`Writer::append`], for the last record (and so for all).
     pub fn append_all(&self, records: &[Record]) -> Result<(u64, u64), WriterError> {
-        let pending: Vec<Pending> = records
-            .iter()
-            .map(|r| Pending {
-                encoded: r.to_bytes(),
-                ts_nanos: r.ts_nanos,
-                level: r.level,
-            })
-            .collect();
-        let options = &self.shared.options;
-        let mut st = self.shared.lock();
-        let first = st.next_seq;
-        for p in pending {
-            loop {
-                if let Some(reason) = &st.failed {
-                    return Err(WriterError::Poisoned(reason.clone()));
-                }
-                if st.closing {
-                    return Err(WriterError::Closed);
-                }
-                if st.queued_bytes < options.max_queue_bytes || st.queue.is_empty() {
-                    break;
-                }
-                self.shared.work.notify_one();
-                st = wait(&self.shared.progress, st);
-            }
-            st.queued_bytes += p.encoded.len();
-            st.unsynced_bytes += p.encoded.len();
-            st.oldest_unsynced.get_or_insert_with(Instant::now);
-            st.queue.push_back(p);
-            st.next_seq += 1;
+        let mut chunk = Chunk {
+            block_bytes: Vec::with_capacity(records.len() * 256),
+            records: Vec::with_capacity(records.len()),
+        };
+        for r in records {
+            let start = chunk.block_bytes.len();
+            BlockBuilder::encode_into(r, &mut chunk.block_bytes);
+            chunk
+                .records
+                .push((chunk.block_bytes.len() - start, r.ts_nanos, r.level));
         }
+        let shared = &self.shared;
+        let mut st = shared.lock();
+        loop {
+            if let Some(reason) = &st.failed {
+                return Err(WriterError::Poisoned(reason.clone()));
+            }
+            if st.closing {
+                return Err(WriterError::Closed);
+            }
+            if st.queued_bytes < shared.options.max_queue_bytes || st.queue.is_empty() {
+                break;
+            }
+            // The queue is full: write it ourselves if no one is, else wait for space.
+            st = if st.leader {
+                shared.wait(&shared.progress, st)
+            } else {
+                shared.lead(st)
+            };
+        }
+        let first = st.next_seq;
+        let count = chunk.records.len() as u64;
+        st.next_seq += count;
+        st.queued_records += count;
+        st.queued_bytes += chunk.block_bytes.len();
+        st.unsynced_bytes += chunk.block_bytes.len();
+        st.oldest_unsynced.get_or_insert_with(Instant::now);
+        st.queue.push_back(chunk);
         let last = st.next_seq - 1;
-        if options.durability == Durability::EveryRecord {
+        if shared.options.durability == Durability::EveryRecord {
             st.sync_target = st.sync_target.max(last);
-            self.shared.work.notify_one();
             self.wait_durable(st, last)?;
-        } else {
-            self.shared.work.notify_one();
+        } else if !st.leader && matches!(shared.due(&st).0, Some(_)) {
+            shared.work.notify_one();
         }
         Ok((first, last))
     }
@@ -326,12 +468,17 @@ impl Writer {
         let mut st = self.shared.lock();
         let target = st.next_seq - 1;
         st.sync_target = st.sync_target.max(target);
-        self.shared.work.notify_one();
         self.wait_durable(st, target)?;
         Ok(target)
     }
 
-    fn wait_durable(&self, mut st: MutexGuard<'_, State>, seq: u64) -> Result<(), WriterError> {
+    /// Waits until `seq` is durable, leading the writes whenever no one else is.
+    fn wait_durable<'a>(
+        &'a self,
+        mut st: MutexGuard<'a, State>,
+        seq: u64,
+    ) -> Result<(), WriterError> {
+        let shared = &self.shared;
         loop {
             if st.durable_seq >= seq {
                 return Ok(());
@@ -339,7 +486,11 @@ impl Writer {
             if let Some(reason) = &st.failed {
                 return Err(WriterError::Poisoned(reason.clone()));
             }
-            st = wait(&self.shared.progress, st);
+            st = if st.leader {
+                shared.wait(&shared.progress, st)
+            } else {
+                shared.lead(st)
+            };
         }
     }
 
@@ -354,45 +505,70 @@ impl Writer {
     }
 
     fn shutdown(&mut self) -> Result<Closed, WriterError> {
-        let Some(io) = self.io.take() else {
+        let Some(background) = self.background.take() else {
             return Err(WriterError::Closed);
         };
-        {
-            let mut st = self.shared.lock();
-            st.closing = true;
-            self.shared.work.notify_one();
-        }
-        io.join()
+        self.shared.lock().closing = true;
+        self.shared.work.notify_one();
+        background
+            .join()
             .unwrap_or_else(|_| Err(WriterError::Poisoned("the writer thread panicked".into())))
     }
 }
 
 impl Drop for Writer {
     fn drop(&mut self) {
-        // Closing flushes and syncs what was appended; errors have nowhere to go here, and
+        // Closing writes and syncs what was appended; errors have nowhere to go here, and
         // callers that care call `close`.
         let _ = self.shutdown();
     }
 }
 
-fn wait<'a>(condvar: &Condvar, guard: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
-    condvar.wait(guard).unwrap_or_else(|e| e.into_inner())
+/// The background thread: leads the work no caller waits for, then closes.
+fn background(shared: &Shared) -> Result<Closed, WriterError> {
+    let mut st = shared.lock();
+    loop {
+        if let Some(reason) = &st.failed {
+            return Err(WriterError::Poisoned(reason.clone()));
+        }
+        let (due, timeout) = shared.due(&st);
+        if !st.leader {
+            if due.is_some() {
+                st = shared.lead(st);
+                continue;
+            }
+            if st.closing {
+                break;
+            }
+        }
+        st = match timeout {
+            Some(t) if !st.leader => {
+                shared
+                    .work
+                    .wait_timeout(st, t.max(Duration::from_millis(1)))
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0
+            }
+            _ => shared.wait(&shared.work, st),
+        };
+    }
+    // Closing, nothing queued, everything durable, no leader: seal and write the manifest.
+    drop(st);
+    let result = shared.io.lock().unwrap_or_else(|e| e.into_inner()).finish();
+    if let Err(err) = &result {
+        shared.lock().failed = Some(err.to_string().into());
+    }
+    shared.progress.notify_all();
+    result
 }
 
 fn step_error((path, source): (PathBuf, std::io::Error)) -> WriterError {
     WriterError::Io { path, source }
 }
 
-/// The work one round of the I/O thread does.
-struct Round {
-    batch: Vec<Pending>,
-    first_seq: u64,
-    sync: bool,
-    closing: bool,
-}
-
-struct IoThread {
-    shared: Arc<Shared>,
+/// The files. Only the leader touches them.
+#[derive(Debug)]
+struct Io {
     fs: Arc<dyn Fs>,
     dir: PathBuf,
     writer_id: WriterId,
@@ -401,163 +577,73 @@ struct IoThread {
     block: BlockBuilder,
 }
 
-impl IoThread {
-    fn run(&mut self) -> Result<Closed, WriterError> {
-        loop {
-            let Some(round) = self.next_round() else {
-                let reason = self
-                    .shared
-                    .lock()
-                    .failed
-                    .clone()
-                    .unwrap_or_else(|| "failed".into());
-                return Err(WriterError::Poisoned(reason));
-            };
-            let count = round.batch.len() as u64;
-            let result = self.write(round.batch, round.sync);
-            let mut st = self.shared.lock();
-            match result {
-                Ok(synced) => {
-                    if synced {
-                        st.durable_seq = st.durable_seq.max(round.first_seq + count - 1);
-                        st.unsynced_bytes = st.queued_bytes;
-                        st.oldest_unsynced = (!st.queue.is_empty()).then(Instant::now);
-                    }
-                }
-                Err(err) => {
-                    st.failed = Some(err.to_string().into());
-                    self.shared.progress.notify_all();
-                    return Err(err);
-                }
-            }
-            self.shared.progress.notify_all();
-            if round.closing && st.queue.is_empty() {
-                drop(st);
-                return self.finish();
-            }
-        }
+impl Io {
+    fn segment(&mut self) -> &mut SegmentWriter {
+        self.segment
+            .as_mut()
+            .expect("a segment is open until close")
     }
 
-    /// Waits for work and takes it from the queue. `None` if the writer failed.
-    fn next_round(&mut self) -> Option<Round> {
-        let options = &self.shared.options;
-        let mut st = self.shared.lock();
-        loop {
-            if st.failed.is_some() {
-                return None;
-            }
-            let last = st.next_seq - 1;
-            let unsynced = last > st.durable_seq;
-            let mut timeout = None;
-            let due = match options.durability {
-                Durability::Bytes(n) => unsynced && st.unsynced_bytes >= n,
-                Durability::Interval(every) => match st.oldest_unsynced {
-                    Some(since) if unsynced => {
-                        let left = every.saturating_sub(since.elapsed());
-                        timeout = Some(left);
-                        left.is_zero()
-                    }
-                    _ => false,
-                },
-                Durability::EveryRecord | Durability::Manual => false,
-            };
-            let age_due = match (options.max_segment_age, &self.segment) {
-                (Some(max), Some(segment))
-                    if segment.record_count() > 0 || !st.queue.is_empty() =>
-                {
-                    let left = max.saturating_sub(segment.age());
-                    timeout = Some(timeout.map_or(left, |t: Duration| t.min(left)));
-                    left.is_zero()
-                }
-                _ => false,
-            };
-            let sync = st.sync_target > st.durable_seq || due || st.closing;
-            let full = st.queued_bytes >= options.block_bytes.min(options.max_queue_bytes);
-            if sync || age_due || full {
-                let first_seq = st.next_seq - st.queue.len() as u64;
-                let mut batch = Vec::new();
-                let mut bytes = 0;
-                while let Some(p) = st.queue.front() {
-                    if !batch.is_empty() && bytes + p.encoded.len() > options.max_group_bytes {
-                        break;
-                    }
-                    bytes += p.encoded.len();
-                    batch.push(st.queue.pop_front().expect("front exists"));
-                }
-                st.queued_bytes -= bytes;
-                let closing = st.closing;
-                self.shared.progress.notify_all();
-                return Some(Round {
-                    batch,
-                    first_seq,
-                    sync,
-                    closing,
-                });
-            }
-            st = match timeout {
-                Some(t) => {
-                    self.shared
-                        .work
-                        .wait_timeout(st, t.max(Duration::from_millis(1)))
-                        .unwrap_or_else(|e| e.into_inner())
-                        .0
-                }
-                None => wait(&self.shared.work, st),
-            };
-        }
-    }
-
-    /// Writes `batch` as blocks, rotating as needed, and syncs if asked. Returns whether every
-    /// record written so far is now durable.
-    fn write(&mut self, batch: Vec<Pending>, sync: bool) -> Result<bool, WriterError> {
-        let options = self.shared.options.clone();
-        if let Some(max) = options.max_segment_age {
-            let segment = self.segment.as_ref().expect("open");
-            if segment.age() >= max && segment.record_count() > 0 {
-                self.rotate()?;
-            }
+    /// Writes the round's records as blocks, rotating as needed, and syncs if asked. Returns
+    /// whether a new segment was started.
+    fn write(&mut self, round: &Round, options: &Options) -> Result<bool, WriterError> {
+        let mut rotated = false;
+        if round.rotate_for_age && self.segment().record_count() > 0 {
+            self.rotate(options)?;
+            rotated = true;
         }
         let mut stats = Vec::new();
-        for p in &batch {
-            if !self.block.is_empty() && self.block.len() + p.encoded.len() > options.block_bytes {
-                self.flush_block(&mut stats)?;
+        for chunk in &round.chunks {
+            let mut at = 0;
+            for &(len, ts, level) in &chunk.records {
+                if !self.block.is_empty() && self.block.len() + len > options.block_bytes {
+                    rotated |= self.flush_block(&mut stats, options)?;
+                }
+                self.block
+                    .push_block_bytes(&chunk.block_bytes[at..at + len]);
+                stats.push((ts, level));
+                at += len;
             }
-            self.block.push_encoded(&p.encoded);
-            stats.push((p.ts_nanos, p.level));
         }
         if !self.block.is_empty() {
-            self.flush_block(&mut stats)?;
+            rotated |= self.flush_block(&mut stats, options)?;
         }
-        if sync {
-            self.segment
-                .as_mut()
-                .expect("open")
-                .sync()
-                .map_err(step_error)?;
+        debug_assert!(
+            round.bytes
+                == round
+                    .chunks
+                    .iter()
+                    .map(|c| c.block_bytes.len())
+                    .sum::<usize>()
+        );
+        if round.sync {
+            self.segment().sync().map_err(step_error)?;
         }
-        Ok(sync)
+        Ok(rotated)
     }
 
     fn flush_block(
         &mut self,
         stats: &mut Vec<(Option<i64>, Option<Level>)>,
-    ) -> Result<(), WriterError> {
-        let max = self.shared.options.max_segment_bytes;
-        let segment = self.segment.as_ref().expect("open");
+        options: &Options,
+    ) -> Result<bool, WriterError> {
         let estimate = (FRAME_HEADER_LEN + self.block.len()) as u64;
-        if segment.record_count() > 0 && segment.len() + estimate > max {
-            self.rotate()?;
+        let segment = self.segment();
+        let rotate =
+            segment.record_count() > 0 && segment.len() + estimate > options.max_segment_bytes;
+        if rotate {
+            self.rotate(options)?;
         }
         let segment = self.segment.as_mut().expect("open");
         segment
             .write_block(&mut self.block, stats.drain(..))
             .map_err(step_error)?;
-        Ok(())
+        Ok(rotate)
     }
 
     /// Seals the live segment, creates the next one durably, then applies retention and
     /// rewrites the manifest.
-    fn rotate(&mut self) -> Result<(), WriterError> {
+    fn rotate(&mut self, options: &Options) -> Result<(), WriterError> {
         let old = self.segment.take().expect("open");
         let next_seq = old.next_seq();
         let next_segment = old.segment_seq() + 1;
@@ -574,12 +660,11 @@ impl IoThread {
             )
             .map_err(step_error)?,
         );
-        self.apply_retention()?;
+        self.apply_retention(options.retention)?;
         self.write_manifest().map(drop)
     }
 
-    fn apply_retention(&mut self) -> Result<(), WriterError> {
-        let retention = self.shared.options.retention;
+    fn apply_retention(&mut self, retention: Retention) -> Result<(), WriterError> {
         let live_bytes = self.segment.as_ref().map_or(0, SegmentWriter::len);
         let mut removed = false;
         loop {
