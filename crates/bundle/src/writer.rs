@@ -21,7 +21,7 @@ use std::{
     collections::VecDeque,
     path::{Path, PathBuf},
     sync::{Arc, Condvar, Mutex, MutexGuard},
-    thread::JoinHandle,
+    thread::{JoinHandle, Thread},
     time::{Duration, Instant},
 };
 
@@ -140,6 +140,9 @@ struct State {
     oldest_unsynced: Option<Instant>,
     /// Someone is writing (and holds `Shared::io`).
     leader: bool,
+    /// Callers parked until a sequence is durable (`Some`) or until any progress (`None`).
+    /// The leader wakes exactly those its round satisfies: no thundering herd.
+    waiters: Vec<(Option<u64>, Thread)>,
     /// When the live segment received its first record in this process.
     segment_since: Option<Instant>,
     /// Why the writer stopped, if it failed.
@@ -164,8 +167,6 @@ struct Shared {
     io: Mutex<Io>,
     /// Wakes the background thread.
     work: Condvar,
-    /// Wakes callers waiting for durability or queue space.
-    progress: Condvar,
     options: Options,
 }
 
@@ -178,6 +179,33 @@ impl Shared {
 
     fn wait<'a>(&self, condvar: &Condvar, guard: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
         condvar.wait(guard).unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Parks the calling thread until the leader reports `until` durable (or any progress,
+    /// for `None`), or fails. Returns with the state locked again; the caller re-checks.
+    fn park<'a>(
+        &'a self,
+        mut st: MutexGuard<'a, State>,
+        until: Option<u64>,
+    ) -> MutexGuard<'a, State> {
+        st.waiters.push((until, std::thread::current()));
+        drop(st);
+        std::thread::park();
+        self.lock()
+    }
+
+    /// Wakes the parked callers whose wait is over (all of them if the writer failed or no
+    /// one leads any more).
+    fn wake(&self, st: &mut State) {
+        let everyone = st.failed.is_some() || !st.leader;
+        let durable = st.durable_seq;
+        st.waiters.retain(|(until, thread)| {
+            let done = everyone || until.is_none_or(|seq| seq <= durable);
+            if done {
+                thread.unpark();
+            }
+            !done
+        });
     }
 
     /// What is due now, if anything, and how long until something else may be.
@@ -246,12 +274,13 @@ impl Shared {
                 }
                 Err(err) => st.failed = Some(err.to_string().into()),
             }
-            self.progress.notify_all();
+            self.wake(&mut st);
         }
         st.leader = false;
-        // The background thread may have work (timers) that this leader left.
+        // Whoever still waits re-checks (and may lead); the background thread may have work
+        // (timers) that this leader left.
+        self.wake(&mut st);
         self.work.notify_one();
-        self.progress.notify_all();
         st
     }
 
@@ -362,6 +391,7 @@ impl Writer {
                 unsynced_bytes: 0,
                 oldest_unsynced: None,
                 leader: false,
+                waiters: Vec::new(),
                 segment_since: None,
                 failed: None,
                 closing: false,
@@ -375,7 +405,6 @@ impl Writer {
                 block: BlockBuilder::default(),
             }),
             work: Condvar::new(),
-            progress: Condvar::new(),
             options,
         });
         let background = {
@@ -439,7 +468,7 @@ impl Writer {
             }
             // The queue is full: write it ourselves if no one is, else wait for space.
             st = if st.leader {
-                shared.wait(&shared.progress, st)
+                shared.park(st, None)
             } else {
                 shared.lead(st)
             };
@@ -455,7 +484,7 @@ impl Writer {
         let last = st.next_seq - 1;
         if shared.options.durability == Durability::EveryRecord {
             st.sync_target = st.sync_target.max(last);
-            self.wait_durable(st, last)?;
+            self.wait_until_durable(st, last)?;
         } else if !st.leader && matches!(shared.due(&st).0, Some(_)) {
             shared.work.notify_one();
         }
@@ -468,12 +497,21 @@ impl Writer {
         let mut st = self.shared.lock();
         let target = st.next_seq - 1;
         st.sync_target = st.sync_target.max(target);
-        self.wait_durable(st, target)?;
+        self.wait_until_durable(st, target)?;
         Ok(target)
     }
 
+    /// Blocks until record `seq` is durable (under any policy), leading the writes if no one
+    /// else is. With a policy whose appends return early, a second thread calling this in
+    /// sequence order receives acknowledgements as soon as their syncs complete.
+    pub fn wait_durable(&self, seq: u64) -> Result<(), WriterError> {
+        let mut st = self.shared.lock();
+        st.sync_target = st.sync_target.max(seq.min(st.next_seq - 1));
+        self.wait_until_durable(st, seq)
+    }
+
     /// Waits until `seq` is durable, leading the writes whenever no one else is.
-    fn wait_durable<'a>(
+    fn wait_until_durable<'a>(
         &'a self,
         mut st: MutexGuard<'a, State>,
         seq: u64,
@@ -486,10 +524,12 @@ impl Writer {
             if let Some(reason) = &st.failed {
                 return Err(WriterError::Poisoned(reason.clone()));
             }
-            st = if st.leader {
-                shared.wait(&shared.progress, st)
-            } else {
+            st = if !st.leader && shared.due(&st).0.is_some() {
                 shared.lead(st)
+            } else {
+                // Someone leads, or nothing is due yet (`seq` not appended, or the policy
+                // has not asked for a sync): whoever makes progress wakes us.
+                shared.park(st, Some(seq))
             };
         }
     }
@@ -556,9 +596,10 @@ fn background(shared: &Shared) -> Result<Closed, WriterError> {
     drop(st);
     let result = shared.io.lock().unwrap_or_else(|e| e.into_inner()).finish();
     if let Err(err) = &result {
-        shared.lock().failed = Some(err.to_string().into());
+        let mut st = shared.lock();
+        st.failed = Some(err.to_string().into());
+        shared.wake(&mut st);
     }
-    shared.progress.notify_all();
     result
 }
 
