@@ -432,6 +432,8 @@ fn main() {
             "sample (256 KiB blocks)", "bytes", "zstd-1", "zstd-3", "zstd-6", "decode MB/s"
         );
         let mut totals = [0usize; 4];
+        // The compressed blocks, for the wasm decode benchmark (scripts/bench-writer.sh).
+        let mut blob: Vec<u8> = Vec::new();
         let mut decode_secs = 0.0;
         let mut decoded_bytes = 0usize;
         for (name, bytes) in &corpus {
@@ -465,6 +467,11 @@ fn main() {
                 .iter()
                 .map(|b| zstd::bulk::compress(b, block::ZSTD_LEVEL).unwrap())
                 .collect();
+            for (c, r) in compressed.iter().zip(&raw_blocks) {
+                blob.extend_from_slice(&(c.len() as u32).to_le_bytes());
+                blob.extend_from_slice(&(r.len() as u32).to_le_bytes());
+                blob.extend_from_slice(c);
+            }
             let start = Instant::now();
             let mut n = 0;
             for _ in 0..5 {
@@ -506,6 +513,9 @@ fn main() {
             "samples_decode_native_mb_s".into(),
             (decoded_bytes as f64 / decode_secs / 1e6).into(),
         );
+        let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/trawl-bench");
+        std::fs::create_dir_all(&out).unwrap();
+        std::fs::write(out.join("sample-blocks.bin"), &blob).unwrap();
     }
 
     let _ = std::fs::remove_dir_all(&dir);

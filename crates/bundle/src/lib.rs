@@ -6,6 +6,8 @@
 //! - [`SegmentReader`]: streams the records of one segment from any byte source, proving
 //!   every frame valid and in order and reporting every problem with its file and offset.
 //! - [`Manifest`]: the bundle's summary.
+//! - With features `tracing` and `log`: [`integrations`] to log from a service through the
+//!   writer.
 //!
 //! `FORMAT.md` beside this crate specifies the bytes. The guarantees, each tested:
 //! a record whose append (or sync) returned `Ok` is never lost; a record read back is
@@ -15,13 +17,19 @@
 pub mod block;
 pub mod format;
 pub mod fs;
+#[cfg(all(any(feature = "tracing", feature = "log"), not(target_arch = "wasm32")))]
+pub mod integrations;
 pub mod manifest;
 pub mod reader;
 pub mod record;
+// Writing happens natively; in the browser only reading is needed (and possible).
+#[cfg(not(target_arch = "wasm32"))]
 mod recovery;
+#[cfg(not(target_arch = "wasm32"))]
 mod segment;
 #[cfg(feature = "sim")]
 pub mod sim;
+#[cfg(not(target_arch = "wasm32"))]
 mod writer;
 
 use std::{path::PathBuf, sync::Arc};
@@ -30,7 +38,9 @@ pub use format::{Footer, SegmentHeader, WriterId};
 pub use manifest::{Manifest, SegmentEntry};
 pub use reader::{Finding, Item, ReadError, SegmentEnd, SegmentReader};
 pub use record::{Level, Record};
+#[cfg(not(target_arch = "wasm32"))]
 pub use recovery::{RecoveryReport, Truncation};
+#[cfg(not(target_arch = "wasm32"))]
 pub use writer::{Closed, Durability, Options, Retention, Writer, LOCK_FILE};
 
 /// The segment files of bundle directory `dir`, in sequence order.

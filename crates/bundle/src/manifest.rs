@@ -100,6 +100,7 @@ impl Manifest {
     }
 
     /// Writes `dir/manifest.json` atomically and durably.
+    #[cfg(not(target_arch = "wasm32"))]
     pub(crate) fn write(&self, fs: &dyn Fs, dir: &Path) -> std::io::Result<()> {
         let tmp = dir.join(format!("{MANIFEST_FILE}.tmp"));
         let _ = fs.remove_file(&tmp);
@@ -115,6 +116,7 @@ impl Manifest {
 }
 
 /// CRC32C of a whole file, read in chunks.
+#[cfg(not(target_arch = "wasm32"))]
 pub(crate) fn file_crc32c(fs: &dyn Fs, path: &Path) -> std::io::Result<u32> {
     let mut src = fs.open_read(path)?;
     let mut buf = vec![0u8; 256 << 10];

@@ -485,7 +485,7 @@ impl Writer {
         if shared.options.durability == Durability::EveryRecord {
             st.sync_target = st.sync_target.max(last);
             self.wait_until_durable(st, last)?;
-        } else if !st.leader && matches!(shared.due(&st).0, Some(_)) {
+        } else if !st.leader && shared.due(&st).0.is_some() {
             shared.work.notify_one();
         }
         Ok((first, last))
