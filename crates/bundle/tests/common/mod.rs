@@ -25,7 +25,7 @@ pub fn record(seq: u64, max_len: usize) -> Record {
         level: Level::from_code((seq % 6 + 1) as u8),
         message: format!("record {seq} {body}"),
         service: Some(format!("svc-{}", seq % 3)),
-        raw: (seq % 5 == 0).then(|| vec![0xff, 0x00, seq as u8]),
+        raw: seq.is_multiple_of(5).then(|| vec![0xff, 0x00, seq as u8]),
         line: Some(seq),
         ..Record::default()
     }
