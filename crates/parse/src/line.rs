@@ -1,0 +1,58 @@
+//! Cleaning a line for display: lossy UTF-8, ANSI escapes removed. Raw bytes stay in `raw`.
+
+/// The line as text: invalid UTF-8 becomes U+FFFD, ANSI escape sequences are removed.
+pub fn clean_message(raw: &[u8]) -> String {
+    let text = String::from_utf8_lossy(raw);
+    strip_ansi(&text)
+}
+
+/// Removes ANSI escape sequences (CSI `ESC [ … final`, OSC `ESC ] … BEL/ST`, and two-byte
+/// escapes).
+pub fn strip_ansi(text: &str) -> String {
+    if !text.contains('\u{1b}') {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\u{1b}' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('[') => {
+                // Parameters and intermediates, then one final byte in @..~.
+                for c in chars.by_ref() {
+                    if ('@'..='~').contains(&c) {
+                        break;
+                    }
+                }
+            }
+            Some(']') => {
+                while let Some(c) = chars.next() {
+                    if c == '\u{7}' {
+                        break;
+                    }
+                    if c == '\u{1b}' && chars.peek() == Some(&'\\') {
+                        chars.next();
+                        break;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ansi_is_stripped_and_bad_utf8_replaced() {
+        assert_eq!(clean_message(b"\x1b[31mERROR\x1b[0m disk \xff full"), "ERROR disk \u{fffd} full");
+        assert_eq!(strip_ansi("\u{1b}]0;title\u{7}text"), "text");
+        assert_eq!(strip_ansi("plain"), "plain");
+    }
+}
