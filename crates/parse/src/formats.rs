@@ -3,9 +3,7 @@
 use serde_json::{Map, Value};
 use trawl_bundle::{Level, Record};
 
-use crate::{
-    level, line::clean_message, raw_record, time, Format, Parser, MAX_RECORD_BYTES,
-};
+use crate::{level, line::clean_message, raw_record, time, Format, Parser, MAX_RECORD_BYTES};
 
 /// A record that may still grow.
 #[derive(Debug)]
@@ -63,7 +61,13 @@ pub(crate) fn flush(p: &mut Parser, pending: Pending, out: &mut Vec<Record>) {
             record.message.truncate(trimmed);
             out.push(record);
         }
-        Pending::Partial { content, raw, line, ts, stream } => {
+        Pending::Partial {
+            content,
+            raw,
+            line,
+            ts,
+            stream,
+        } => {
             out.push(container_record(p, &content, raw, line, ts, &stream));
         }
     }
@@ -123,7 +127,9 @@ pub(crate) fn text_record(text: &str, ctx: &time::TimeContext) -> Option<Record>
         ts_text: Some(text[..len].to_owned()),
         level,
         level_text,
-        message: rest.trim_start_matches([' ', '\t', '-', ':', '|']).to_owned(),
+        message: rest
+            .trim_start_matches([' ', '\t', '-', ':', '|'])
+            .to_owned(),
         ..Record::default()
     })
 }
@@ -145,7 +151,10 @@ fn find_level(rest: &str) -> Option<(Level, String)> {
                 }
             }
         }
-        if i == 2 && tokens[0].bytes().all(|b| b.is_ascii_digit()) && tokens[1].bytes().all(|b| b.is_ascii_digit()) {
+        if i == 2
+            && tokens[0].bytes().all(|b| b.is_ascii_digit())
+            && tokens[1].bytes().all(|b| b.is_ascii_digit())
+        {
             if let Some(level) = level::from_letter(token) {
                 return Some((level, (*token).to_owned()));
             }
@@ -179,13 +188,80 @@ fn json(p: &mut Parser, raw: &[u8], line_no: u64, out: &mut Vec<Record>) -> Resu
 
 /// Where the common loggers put each field (first match wins). Dotted names match both a
 /// literal key and nested objects (ECS's `{"log":{"level":…}}`).
-const TIME_KEYS: &[&str] = &["time", "ts", "timestamp", "@timestamp", "t", "datetime", "date", "timeMillis", "instant", "timeUnixNano", "@t"];
-const LEVEL_KEYS: &[&str] = &["level", "lvl", "severity", "levelname", "log.level", "severityText", "severity_text", "loglevel", "@l", "severityNumber", "level_name"];
-const MESSAGE_KEYS: &[&str] = &["msg", "message", "@m", "@mt", "body", "fields.message", "event", "log", "text"];
-const SERVICE_KEYS: &[&str] = &["service", "service.name", "serviceName", "service_name", "app", "application", "name"];
-const HOST_KEYS: &[&str] = &["host", "hostname", "host.name", "host.hostname", "pod", "kubernetes.pod.name", "pod_name"];
-const TRACE_KEYS: &[&str] = &["trace_id", "traceId", "traceID", "trace.id", "dd.trace_id", "otelTraceID", "logging.googleapis.com/trace", "span.trace_id"];
-const SPAN_KEYS: &[&str] = &["span_id", "spanId", "spanID", "span.id", "dd.span_id", "otelSpanID", "span.span_id"];
+const TIME_KEYS: &[&str] = &[
+    "time",
+    "ts",
+    "timestamp",
+    "@timestamp",
+    "t",
+    "datetime",
+    "date",
+    "timeMillis",
+    "instant",
+    "timeUnixNano",
+    "@t",
+];
+const LEVEL_KEYS: &[&str] = &[
+    "level",
+    "lvl",
+    "severity",
+    "levelname",
+    "log.level",
+    "severityText",
+    "severity_text",
+    "loglevel",
+    "@l",
+    "severityNumber",
+    "level_name",
+];
+const MESSAGE_KEYS: &[&str] = &[
+    "msg",
+    "message",
+    "@m",
+    "@mt",
+    "body",
+    "fields.message",
+    "event",
+    "log",
+    "text",
+];
+const SERVICE_KEYS: &[&str] = &[
+    "service",
+    "service.name",
+    "serviceName",
+    "service_name",
+    "app",
+    "application",
+    "name",
+];
+const HOST_KEYS: &[&str] = &[
+    "host",
+    "hostname",
+    "host.name",
+    "host.hostname",
+    "pod",
+    "kubernetes.pod.name",
+    "pod_name",
+];
+const TRACE_KEYS: &[&str] = &[
+    "trace_id",
+    "traceId",
+    "traceID",
+    "trace.id",
+    "dd.trace_id",
+    "otelTraceID",
+    "logging.googleapis.com/trace",
+    "span.trace_id",
+];
+const SPAN_KEYS: &[&str] = &[
+    "span_id",
+    "spanId",
+    "spanID",
+    "span.id",
+    "dd.span_id",
+    "otelSpanID",
+    "span.span_id",
+];
 
 /// Takes the value at `path` (literal key first, then nested), removing it (and objects it
 /// leaves empty) from `object`.
@@ -204,7 +280,11 @@ fn take(object: &mut Map<String, Value>, path: &str) -> Option<Value> {
     Some(v)
 }
 
-fn take_first(object: &mut Map<String, Value>, keys: &[&str], accept: impl Fn(&Value) -> bool) -> Option<Value> {
+fn take_first(
+    object: &mut Map<String, Value>,
+    keys: &[&str],
+    accept: impl Fn(&Value) -> bool,
+) -> Option<Value> {
     for key in keys {
         if let Some(v) = peek(object, key) {
             if accept(v) {
@@ -229,14 +309,19 @@ fn scalar_text(v: &Value) -> Option<String> {
         Value::Number(n) => Some(n.to_string()),
         Value::Bool(b) => Some(b.to_string()),
         // OTel AnyValue: {"stringValue": "..."}
-        Value::Object(o) => o.get("stringValue").and_then(|s| s.as_str()).map(str::to_owned),
+        Value::Object(o) => o
+            .get("stringValue")
+            .and_then(|s| s.as_str())
+            .map(str::to_owned),
         _ => None,
     }
 }
 
 fn time_value(v: &Value, ctx: &time::TimeContext) -> Option<i64> {
     match v {
-        Value::String(s) => time::whole(s, ctx).or_else(|| s.parse::<f64>().ok().and_then(time::epoch_number)),
+        Value::String(s) => {
+            time::whole(s, ctx).or_else(|| s.parse::<f64>().ok().and_then(time::epoch_number))
+        }
         Value::Number(n) => n.as_f64().and_then(time::epoch_number),
         // log4j2 JSONLayout: {"epochSecond": …, "nanoOfSecond": …}
         Value::Object(o) => {
@@ -250,7 +335,9 @@ fn time_value(v: &Value, ctx: &time::TimeContext) -> Option<i64> {
 
 fn level_value(v: &Value) -> Option<Level> {
     match v {
-        Value::String(s) => level::from_word(s).or_else(|| s.parse().ok().and_then(level::from_number)),
+        Value::String(s) => {
+            level::from_word(s).or_else(|| s.parse().ok().and_then(level::from_number))
+        }
         Value::Number(n) => n.as_i64().and_then(level::from_number),
         _ => None,
     }
@@ -273,7 +360,10 @@ pub(crate) fn map_object(mut object: Map<String, Value>, ctx: &time::TimeContext
         record.message = crate::line::strip_ansi(&scalar_text(&v).unwrap_or_default());
     }
     let text_field = |object: &mut Map<String, Value>, keys: &[&str]| {
-        take_first(object, keys, |v| matches!(v, Value::String(_) | Value::Number(_))).and_then(|v| scalar_text(&v))
+        take_first(object, keys, |v| {
+            matches!(v, Value::String(_) | Value::Number(_))
+        })
+        .and_then(|v| scalar_text(&v))
     };
     record.service = text_field(&mut object, SERVICE_KEYS);
     record.host = text_field(&mut object, HOST_KEYS);
@@ -293,24 +383,47 @@ fn otel(mut object: Map<String, Value>, ctx: &time::TimeContext) -> Result<Vec<R
     let mut records = Vec::new();
     for rl in resource_logs {
         let resource = attributes(rl.pointer("/resource/attributes"));
-        for sl in rl.get("scopeLogs").and_then(Value::as_array).into_iter().flatten() {
-            let scope = sl.pointer("/scope/name").and_then(Value::as_str).map(str::to_owned);
-            for lr in sl.get("logRecords").and_then(Value::as_array).into_iter().flatten() {
+        for sl in rl
+            .get("scopeLogs")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let scope = sl
+                .pointer("/scope/name")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            for lr in sl
+                .get("logRecords")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 let mut fields = attributes(lr.get("attributes"));
                 let ts = ["timeUnixNano", "observedTimeUnixNano"]
                     .iter()
                     .filter_map(|k| lr.get(*k))
-                    .find_map(|v| time_value(v, ctx).or_else(|| scalar_text(v)?.parse().ok()).filter(|&n: &i64| n != 0));
+                    .find_map(|v| {
+                        time_value(v, ctx)
+                            .or_else(|| scalar_text(v)?.parse().ok())
+                            .filter(|&n: &i64| n != 0)
+                    });
                 let level = lr
                     .get("severityNumber")
                     .and_then(Value::as_i64)
                     .and_then(level::from_otel)
-                    .or_else(|| lr.get("severityText").and_then(Value::as_str).and_then(level::from_word));
+                    .or_else(|| {
+                        lr.get("severityText")
+                            .and_then(Value::as_str)
+                            .and_then(level::from_word)
+                    });
                 if let Some(scope) = &scope {
                     fields.insert("otel.scope".into(), scope.clone().into());
                 }
                 let mut resource = resource.clone();
-                let service = resource.remove("service.name").and_then(|v| scalar_text(&v));
+                let service = resource
+                    .remove("service.name")
+                    .and_then(|v| scalar_text(&v));
                 let host = resource.remove("host.name").and_then(|v| scalar_text(&v));
                 for (k, v) in resource {
                     fields.insert(format!("resource.{k}"), v);
@@ -323,8 +436,14 @@ fn otel(mut object: Map<String, Value>, ctx: &time::TimeContext) -> Result<Vec<R
                     message: lr.get("body").and_then(scalar_text).unwrap_or_default(),
                     service,
                     host,
-                    trace_id: lr.get("traceId").and_then(scalar_text).filter(|s| !s.is_empty()),
-                    span_id: lr.get("spanId").and_then(scalar_text).filter(|s| !s.is_empty()),
+                    trace_id: lr
+                        .get("traceId")
+                        .and_then(scalar_text)
+                        .filter(|s| !s.is_empty()),
+                    span_id: lr
+                        .get("spanId")
+                        .and_then(scalar_text)
+                        .filter(|s| !s.is_empty()),
                     fields: (!fields.is_empty()).then(|| Value::Object(fields).to_string()),
                     ..Record::default()
                 });
@@ -338,7 +457,8 @@ fn otel(mut object: Map<String, Value>, ctx: &time::TimeContext) -> Result<Vec<R
 fn attributes(list: Option<&Value>) -> Map<String, Value> {
     let mut out = Map::new();
     for kv in list.and_then(Value::as_array).into_iter().flatten() {
-        let (Some(key), Some(value)) = (kv.get("key").and_then(Value::as_str), kv.get("value")) else {
+        let (Some(key), Some(value)) = (kv.get("key").and_then(Value::as_str), kv.get("value"))
+        else {
             continue;
         };
         let plain = value
@@ -369,7 +489,11 @@ pub(crate) fn logfmt_pairs(text: &str) -> Option<Vec<(String, String)>> {
             i += 1;
         }
         let key = &text[key_start..i];
-        if key.is_empty() || !key.bytes().all(|c| c.is_ascii_alphanumeric() || b"_.-@/".contains(&c)) {
+        if key.is_empty()
+            || !key
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || b"_.-@/".contains(&c))
+        {
             return None;
         }
         if i >= b.len() || b[i] != b'=' {
@@ -424,7 +548,10 @@ fn logfmt(p: &mut Parser, raw: &[u8], line_no: u64) -> Result<Record, String> {
     if pairs.iter().filter(|(_, v)| !v.is_empty()).count() < 2 {
         return Err("fewer than two key=value pairs".into());
     }
-    let object: Map<String, Value> = pairs.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
+    let object: Map<String, Value> = pairs
+        .into_iter()
+        .map(|(k, v)| (k, Value::String(v)))
+        .collect();
     let mut record = map_object(object, &p.options.time);
     record.raw = Some(raw.to_vec());
     record.line = Some(line_no);
@@ -435,7 +562,14 @@ fn logfmt(p: &mut Parser, raw: &[u8], line_no: u64) -> Result<Record, String> {
 
 /// A record from a container's log content: JSON or logfmt if it is, text with its own
 /// timestamp if it has one, else the content with the container's time.
-fn container_record(p: &Parser, content: &[u8], raw: Vec<u8>, line: u64, ts: Option<i64>, stream: &str) -> Record {
+fn container_record(
+    p: &Parser,
+    content: &[u8],
+    raw: Vec<u8>,
+    line: u64,
+    ts: Option<i64>,
+    stream: &str,
+) -> Record {
     let ctx = &p.options.time;
     let text = clean_message(content);
     let mut record = if text.starts_with('{') {
@@ -445,8 +579,18 @@ fn container_record(p: &Parser, content: &[u8], raw: Vec<u8>, line: u64, ts: Opt
         }
     } else if let Some(r) = text_record(&text, ctx) {
         r
-    } else if let Some(pairs) = logfmt_pairs(&text).filter(|p| p.len() >= 2 && p.iter().any(|(k, _)| k == "msg" || k == "level" || k == "lvl")) {
-        map_object(pairs.into_iter().map(|(k, v)| (k, Value::String(v))).collect(), ctx)
+    } else if let Some(pairs) = logfmt_pairs(&text).filter(|p| {
+        p.len() >= 2
+            && p.iter()
+                .any(|(k, _)| k == "msg" || k == "level" || k == "lvl")
+    }) {
+        map_object(
+            pairs
+                .into_iter()
+                .map(|(k, v)| (k, Value::String(v)))
+                .collect(),
+            ctx,
+        )
     } else {
         Record::message(text)
     };
@@ -472,40 +616,86 @@ fn cri(p: &mut Parser, raw: &[u8], line_no: u64, out: &mut Vec<Record>) {
     let text = String::from_utf8_lossy(raw);
     let mut parts = text.splitn(4, ' ');
     let (Some(ts), Some(stream), Some(tag)) = (parts.next(), parts.next(), parts.next()) else {
-        p.unparsed(line_no, "not CRI: expected '<time> <stream> <P|F> <content>'");
+        p.unparsed(
+            line_no,
+            "not CRI: expected '<time> <stream> <P|F> <content>'",
+        );
         out.push(raw_record(raw, line_no));
         return;
     };
     let ts_nanos = time::whole(ts, &p.options.time);
-    if ts_nanos.is_none() || !matches!(stream, "stdout" | "stderr") || !matches!(tag.split(':').next(), Some("P" | "F")) {
-        p.unparsed(line_no, "not CRI: expected '<time> <stream> <P|F> <content>'");
+    if ts_nanos.is_none()
+        || !matches!(stream, "stdout" | "stderr")
+        || !matches!(tag.split(':').next(), Some("P" | "F"))
+    {
+        p.unparsed(
+            line_no,
+            "not CRI: expected '<time> <stream> <P|F> <content>'",
+        );
         out.push(raw_record(raw, line_no));
         return;
     }
     // The content, as bytes (it may not be valid UTF-8).
     let prefix = ts.len() + stream.len() + tag.len() + 3;
     let content = raw.get(prefix..).unwrap_or_default();
-    chunk(p, content, raw, line_no, ts_nanos, stream, tag.starts_with('P'), out);
+    chunk(
+        p,
+        content,
+        raw,
+        line_no,
+        ts_nanos,
+        stream,
+        tag.starts_with('P'),
+        out,
+    );
 }
 
 /// Adds a container-log chunk; completes the record unless `partial`.
 #[allow(clippy::too_many_arguments)]
-fn chunk(p: &mut Parser, content: &[u8], raw: &[u8], line_no: u64, ts: Option<i64>, stream: &str, partial: bool, out: &mut Vec<Record>) {
+fn chunk(
+    p: &mut Parser,
+    content: &[u8],
+    raw: &[u8],
+    line_no: u64,
+    ts: Option<i64>,
+    stream: &str,
+    partial: bool,
+    out: &mut Vec<Record>,
+) {
     let pending = match p.pending.take() {
-        Some(Pending::Partial { content: mut c, raw: mut r, line, ts: t, stream: s }) if s == stream => {
+        Some(Pending::Partial {
+            content: mut c,
+            raw: mut r,
+            line,
+            ts: t,
+            stream: s,
+        }) if s == stream => {
             c.extend_from_slice(content);
             r.push(b'\n');
             r.extend_from_slice(raw);
-            Pending::Partial { content: c, raw: r, line, ts: t, stream: s }
+            Pending::Partial {
+                content: c,
+                raw: r,
+                line,
+                ts: t,
+                stream: s,
+            }
         }
         other => {
             if let Some(other) = other {
                 flush(p, other, out);
             }
-            Pending::Partial { content: content.to_vec(), raw: raw.to_vec(), line: line_no, ts, stream: stream.to_owned() }
+            Pending::Partial {
+                content: content.to_vec(),
+                raw: raw.to_vec(),
+                line: line_no,
+                ts,
+                stream: stream.to_owned(),
+            }
         }
     };
-    let too_big = matches!(&pending, Pending::Partial { content, .. } if content.len() > MAX_RECORD_BYTES);
+    let too_big =
+        matches!(&pending, Pending::Partial { content, .. } if content.len() > MAX_RECORD_BYTES);
     if partial && !too_big {
         p.pending = Some(pending);
     } else {
@@ -516,7 +706,10 @@ fn chunk(p: &mut Parser, content: &[u8], raw: &[u8], line_no: u64, ts: Option<i6
 fn docker(p: &mut Parser, raw: &[u8], line_no: u64, out: &mut Vec<Record>) {
     let parsed: Result<Value, _> = serde_json::from_slice(raw);
     let Ok(Value::Object(o)) = parsed else {
-        p.unparsed(line_no, "not Docker json-file: expected {\"log\",\"stream\",\"time\"}");
+        p.unparsed(
+            line_no,
+            "not Docker json-file: expected {\"log\",\"stream\",\"time\"}",
+        );
         out.push(raw_record(raw, line_no));
         return;
     };
@@ -525,13 +718,26 @@ fn docker(p: &mut Parser, raw: &[u8], line_no: u64, out: &mut Vec<Record>) {
         out.push(raw_record(raw, line_no));
         return;
     };
-    let stream = o.get("stream").and_then(Value::as_str).unwrap_or("stdout").to_owned();
+    let stream = o
+        .get("stream")
+        .and_then(Value::as_str)
+        .unwrap_or("stdout")
+        .to_owned();
     let ts = o.get("time").and_then(|v| time_value(v, &p.options.time));
     // Docker splits lines over 16 KiB; only the last chunk ends with a newline.
     let partial = !log.ends_with('\n');
     let content = log.strip_suffix('\n').unwrap_or(log);
     let content = content.strip_suffix('\r').unwrap_or(content);
-    chunk(p, content.as_bytes(), raw, line_no, ts, &stream, partial, out);
+    chunk(
+        p,
+        content.as_bytes(),
+        raw,
+        line_no,
+        ts,
+        &stream,
+        partial,
+        out,
+    );
 }
 
 // ---- journald -----------------------------------------------------------------------------
@@ -545,22 +751,34 @@ fn journald(p: &mut Parser, raw: &[u8], line_no: u64) -> Result<Record, String> 
         Some(Value::String(s)) => Some(s),
         // journalctl writes non-UTF-8 or binary fields as arrays of bytes.
         Some(Value::Array(bytes)) => {
-            let bytes: Vec<u8> = bytes.iter().filter_map(|b| b.as_u64().map(|b| b as u8)).collect();
+            let bytes: Vec<u8> = bytes
+                .iter()
+                .filter_map(|b| b.as_u64().map(|b| b as u8))
+                .collect();
             Some(clean_message(&bytes))
         }
         Some(other) => scalar_text(&other),
         None => None,
     };
     let ts_text = text(&mut o, "__REALTIME_TIMESTAMP");
-    let ts_nanos = ts_text.as_deref().and_then(|t| t.parse::<i64>().ok()).map(|us| us * 1000);
+    let ts_nanos = ts_text
+        .as_deref()
+        .and_then(|t| t.parse::<i64>().ok())
+        .map(|us| us * 1000);
     let priority = text(&mut o, "PRIORITY");
-    let service = text(&mut o, "SYSLOG_IDENTIFIER").or_else(|| o.get("_SYSTEMD_UNIT").and_then(scalar_text));
+    let service =
+        text(&mut o, "SYSLOG_IDENTIFIER").or_else(|| o.get("_SYSTEMD_UNIT").and_then(scalar_text));
     let record = Record {
         ts_nanos,
         ts_text,
-        level: priority.as_deref().and_then(|p| p.parse().ok()).and_then(level::from_syslog),
+        level: priority
+            .as_deref()
+            .and_then(|p| p.parse().ok())
+            .and_then(level::from_syslog),
         level_text: priority,
-        message: crate::line::strip_ansi(&text(&mut o, "MESSAGE").ok_or("journald entry without MESSAGE")?),
+        message: crate::line::strip_ansi(
+            &text(&mut o, "MESSAGE").ok_or("journald entry without MESSAGE")?,
+        ),
         service,
         host: text(&mut o, "_HOSTNAME"),
         trace_id: text(&mut o, "TRACE_ID"),
@@ -622,7 +840,10 @@ pub(crate) fn access_record(text: &str, ctx: &time::TimeContext) -> Option<Recor
         }
     }
     fields.insert("status".into(), status_code.into());
-    fields.insert("bytes".into(), bytes.parse::<u64>().map(Value::from).unwrap_or(Value::Null));
+    fields.insert(
+        "bytes".into(),
+        bytes.parse::<u64>().map(Value::from).unwrap_or(Value::Null),
+    );
     let rest = rest.trim_start_matches(' ');
     if let Some((referer, rest)) = quoted(rest) {
         if referer != "-" {
@@ -681,7 +902,11 @@ pub(crate) fn syslog_record(text: &str, ctx: &time::TimeContext) -> Option<Recor
     if let Some(after) = rest.strip_prefix("1 ") {
         // RFC 5424: TIMESTAMP HOSTNAME APP-NAME PROCID MSGID STRUCTURED-DATA MSG
         let (ts_text, r) = token(after)?;
-        let ts = if ts_text == "-" { None } else { Some(time::whole(ts_text, ctx)?) };
+        let ts = if ts_text == "-" {
+            None
+        } else {
+            Some(time::whole(ts_text, ctx)?)
+        };
         let (host, r) = token(r)?;
         let (app, r) = token(r)?;
         let (procid, r) = token(r)?;
@@ -725,7 +950,10 @@ pub(crate) fn syslog_record(text: &str, ctx: &time::TimeContext) -> Option<Recor
             ts_text: Some(ts_text.to_owned()),
             level,
             level_text,
-            message: msg.trim_start_matches(' ').trim_start_matches('\u{feff}').to_owned(),
+            message: msg
+                .trim_start_matches(' ')
+                .trim_start_matches('\u{feff}')
+                .to_owned(),
             service: (app != "-").then(|| app.to_owned()),
             host: (host != "-").then(|| host.to_owned()),
             fields: (!fields.is_empty()).then(|| Value::Object(fields).to_string()),
@@ -763,7 +991,8 @@ pub(crate) fn syslog_record(text: &str, ctx: &time::TimeContext) -> Option<Recor
 
 fn syslog(p: &mut Parser, raw: &[u8], line_no: u64) -> Result<Record, String> {
     let text = clean_message(raw);
-    let mut record = syslog_record(&text, &p.options.time).ok_or("not syslog (RFC 3164 or 5424)")?;
+    let mut record =
+        syslog_record(&text, &p.options.time).ok_or("not syslog (RFC 3164 or 5424)")?;
     record.raw = Some(raw.to_vec());
     record.line = Some(line_no);
     Ok(record)

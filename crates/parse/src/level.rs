@@ -15,7 +15,8 @@ pub fn from_word(word: &str) -> Option<Level> {
         "info" | "inf" | "information" | "informational" | "notice" | "note" => Level::Info,
         "warn" | "warning" | "wrn" => Level::Warn,
         "error" | "err" | "erro" | "eror" | "severe" | "failure" => Level::Error,
-        "fatal" | "ftl" | "crit" | "critical" | "alert" | "emerg" | "emergency" | "panic" | "dpanic" => Level::Fatal,
+        "fatal" | "ftl" | "crit" | "critical" | "alert" | "emerg" | "emergency" | "panic"
+        | "dpanic" => Level::Fatal,
         _ => return None,
     })
 }

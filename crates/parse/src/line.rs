@@ -51,7 +51,10 @@ mod tests {
 
     #[test]
     fn ansi_is_stripped_and_bad_utf8_replaced() {
-        assert_eq!(clean_message(b"\x1b[31mERROR\x1b[0m disk \xff full"), "ERROR disk \u{fffd} full");
+        assert_eq!(
+            clean_message(b"\x1b[31mERROR\x1b[0m disk \xff full"),
+            "ERROR disk \u{fffd} full"
+        );
         assert_eq!(strip_ansi("\u{1b}]0;title\u{7}text"), "text");
         assert_eq!(strip_ansi("plain"), "plain");
     }

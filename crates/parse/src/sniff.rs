@@ -20,7 +20,10 @@ pub fn sniff<'a>(lines: impl IntoIterator<Item = &'a [u8]>, ctx: &TimeContext) -
         }
         total += 1;
         if let Some(format) = classify(text, ctx) {
-            let i = Format::ALL.iter().position(|f| *f == format).expect("listed");
+            let i = Format::ALL
+                .iter()
+                .position(|f| *f == format)
+                .expect("listed");
             votes[i] += 1;
         }
     }
@@ -44,14 +47,19 @@ fn classify(text: &str, ctx: &TimeContext) -> Option<Format> {
         if o.contains_key("log") && o.contains_key("stream") && o.contains_key("time") {
             return Some(Format::Docker);
         }
-        if o.contains_key("__REALTIME_TIMESTAMP") || (o.contains_key("MESSAGE") && o.contains_key("_HOSTNAME")) {
+        if o.contains_key("__REALTIME_TIMESTAMP")
+            || (o.contains_key("MESSAGE") && o.contains_key("_HOSTNAME"))
+        {
             return Some(Format::Journald);
         }
         return Some(Format::Json);
     }
     let mut parts = text.splitn(4, ' ');
     if let (Some(ts), Some(stream), Some(tag)) = (parts.next(), parts.next(), parts.next()) {
-        if matches!(stream, "stdout" | "stderr") && matches!(tag, "P" | "F") && crate::time::whole(ts, ctx).is_some() {
+        if matches!(stream, "stdout" | "stderr")
+            && matches!(tag, "P" | "F")
+            && crate::time::whole(ts, ctx).is_some()
+        {
             return Some(Format::Cri);
         }
     }

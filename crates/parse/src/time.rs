@@ -163,13 +163,27 @@ fn shapes(b: &[u8], at: usize, ctx: &TimeContext) -> Option<(Civil, usize)> {
             let mut off = offset(b, end);
             if off.is_none() && d(end - at) == Some(b' ') {
                 // "2024-01-01 10:00:00 +0100"
-                off = offset(b, end + 1).filter(|_| matches!(b.get(end + 1), Some(b'+' | b'-'))).map(|(o, n)| (o, n + 1));
+                off = offset(b, end + 1)
+                    .filter(|_| matches!(b.get(end + 1), Some(b'+' | b'-')))
+                    .map(|(o, n)| (o, n + 1));
             }
             let offset = off.map(|(o, n)| {
                 end += n;
                 o
             });
-            return Some((Civil { year: y, month: mo, day: da, hour: h, minute: mi, second: s, nanos, offset }, end));
+            return Some((
+                Civil {
+                    year: y,
+                    month: mo,
+                    day: da,
+                    hour: h,
+                    minute: mi,
+                    second: s,
+                    nanos,
+                    offset,
+                },
+                end,
+            ));
         }
     }
     // yy/MM/dd HH:MM:SS (Spark, log4j's yy/MM/dd)
@@ -177,14 +191,38 @@ fn shapes(b: &[u8], at: usize, ctx: &TimeContext) -> Option<(Civil, usize)> {
         let (y, mo, da) = (num(b, at, 2)?, num(b, at + 3, 2)?, num(b, at + 6, 2)?);
         let (h, mi, s) = hms(b, at + 9)?;
         let (nanos, flen) = fraction(b, at + 17);
-        return Some((Civil { year: 2000 + y, month: mo, day: da, hour: h, minute: mi, second: s, nanos, offset: None }, at + 17 + flen));
+        return Some((
+            Civil {
+                year: 2000 + y,
+                month: mo,
+                day: da,
+                hour: h,
+                minute: mi,
+                second: s,
+                nanos,
+                offset: None,
+            },
+            at + 17 + flen,
+        ));
     }
     // yyMMdd HHmmss (HDFS)
     if d(6) == Some(b' ') && d(13).is_none_or(|c| !c.is_ascii_digit()) {
         if let (Some(ymd), Some(t)) = (num(b, at, 6), num(b, at + 7, 6)) {
             let (h, mi, s) = (t / 10000, t / 100 % 100, t % 100);
             if h < 24 && mi < 60 && s < 60 {
-                return Some((Civil { year: 2000 + ymd / 10000, month: ymd / 100 % 100, day: ymd % 100, hour: h, minute: mi, second: s, nanos: 0, offset: None }, at + 13));
+                return Some((
+                    Civil {
+                        year: 2000 + ymd / 10000,
+                        month: ymd / 100 % 100,
+                        day: ymd % 100,
+                        hour: h,
+                        minute: mi,
+                        second: s,
+                        nanos: 0,
+                        offset: None,
+                    },
+                    at + 13,
+                ));
             }
         }
     }
@@ -193,12 +231,30 @@ fn shapes(b: &[u8], at: usize, ctx: &TimeContext) -> Option<(Civil, usize)> {
         let (mo, da) = (num(b, at, 2)?, num(b, at + 3, 2)?);
         let (h, mi, s) = hms(b, at + 6)?;
         let (nanos, flen) = fraction(b, at + 14);
-        return Some((Civil { year: i32::from(ctx.year), month: mo, day: da, hour: h, minute: mi, second: s, nanos, offset: None }, at + 14 + flen));
+        return Some((
+            Civil {
+                year: i32::from(ctx.year),
+                month: mo,
+                day: da,
+                hour: h,
+                minute: mi,
+                second: s,
+                nanos,
+                offset: None,
+            },
+            at + 14 + flen,
+        ));
     }
     // Mon DD HH:MM:SS (syslog), also "Mon  D"
     if let Some(mo) = month(b, at) {
         if d(3) == Some(b' ') {
-            let (day_at, day_len) = if d(4) == Some(b' ') { (at + 5, 1) } else if num(b, at + 5, 1).is_some() { (at + 4, 2) } else { (at + 4, 1) };
+            let (day_at, day_len) = if d(4) == Some(b' ') {
+                (at + 5, 1)
+            } else if num(b, at + 5, 1).is_some() {
+                (at + 4, 2)
+            } else {
+                (at + 4, 1)
+            };
             let da = num(b, day_at, day_len)?;
             if b.get(day_at + day_len) != Some(&b' ') {
                 return None;
@@ -210,26 +266,59 @@ fn shapes(b: &[u8], at: usize, ctx: &TimeContext) -> Option<(Civil, usize)> {
             // "Mon DD HH:MM:SS YYYY" (some syslog daemons)
             let mut year = i32::from(ctx.year);
             if b.get(end) == Some(&b' ') {
-                if let Some(y) = num(b, end + 1, 4).filter(|_| b.get(end + 5).is_none_or(|c| !c.is_ascii_digit())) {
+                if let Some(y) = num(b, end + 1, 4)
+                    .filter(|_| b.get(end + 5).is_none_or(|c| !c.is_ascii_digit()))
+                {
                     year = y;
                     end += 5;
                 }
             }
-            return Some((Civil { year, month: i32::from(mo), day: da, hour: h, minute: mi, second: s, nanos, offset: None }, end));
+            return Some((
+                Civil {
+                    year,
+                    month: i32::from(mo),
+                    day: da,
+                    hour: h,
+                    minute: mi,
+                    second: s,
+                    nanos,
+                    offset: None,
+                },
+                end,
+            ));
         }
     }
     // Www Mon DD HH:MM:SS[.ffffff] YYYY (Apache error log, ctime)
-    if d(3) == Some(b' ') && b.get(at..at + 3).is_some_and(|w| w.iter().all(u8::is_ascii_alphabetic)) {
+    if d(3) == Some(b' ')
+        && b.get(at..at + 3)
+            .is_some_and(|w| w.iter().all(u8::is_ascii_alphabetic))
+    {
         let mo = month(b, at + 4)?;
         let day_at = if d(8) == Some(b' ') { at + 9 } else { at + 8 };
-        let day_len = if b.get(day_at + 1) == Some(&b' ') { 1 } else { 2 };
+        let day_len = if b.get(day_at + 1) == Some(&b' ') {
+            1
+        } else {
+            2
+        };
         let da = num(b, day_at, day_len)?;
         let t = day_at + day_len + 1;
         let (h, mi, s) = hms(b, t)?;
         let (nanos, flen) = fraction(b, t + 8);
         let y_at = t + 8 + flen + 1;
         let y = num(b, y_at, 4)?;
-        return Some((Civil { year: y, month: i32::from(mo), day: da, hour: h, minute: mi, second: s, nanos, offset: None }, y_at + 4));
+        return Some((
+            Civil {
+                year: y,
+                month: i32::from(mo),
+                day: da,
+                hour: h,
+                minute: mi,
+                second: s,
+                nanos,
+                offset: None,
+            },
+            y_at + 4,
+        ));
     }
     // DD/Mon/YYYY:HH:MM:SS +zzzz (access logs)
     if d(2) == Some(b'/') && d(6) == Some(b'/') && d(11) == Some(b':') {
@@ -246,7 +335,19 @@ fn shapes(b: &[u8], at: usize, ctx: &TimeContext) -> Option<(Civil, usize)> {
                 end += 1 + n;
             }
         }
-        return Some((Civil { year: y, month: i32::from(mo), day: da, hour: h, minute: mi, second: s, nanos, offset: offset_secs }, end));
+        return Some((
+            Civil {
+                year: y,
+                month: i32::from(mo),
+                day: da,
+                hour: h,
+                minute: mi,
+                second: s,
+                nanos,
+                offset: offset_secs,
+            },
+            end,
+        ));
     }
     None
 }
@@ -259,8 +360,17 @@ pub fn leading_epoch(text: &str) -> Option<(i64, usize)> {
     let value: i64 = text.get(..digits)?.parse().ok()?;
     let (nanos, len) = match digits {
         10 => {
-            let (frac, flen) = if b.get(10) == Some(&b'.') { fraction(b, 10) } else { (0, 0) };
-            (value.checked_mul(1_000_000_000)?.checked_add(i64::from(frac))?, 10 + flen)
+            let (frac, flen) = if b.get(10) == Some(&b'.') {
+                fraction(b, 10)
+            } else {
+                (0, 0)
+            };
+            (
+                value
+                    .checked_mul(1_000_000_000)?
+                    .checked_add(i64::from(frac))?,
+                10 + flen,
+            )
         }
         13 => (value.checked_mul(1_000_000)?, 13),
         16 => (value.checked_mul(1_000)?, 16),
@@ -308,14 +418,25 @@ mod tests {
     use std::str::FromStr;
 
     fn ctx() -> TimeContext {
-        TimeContext { tz: TimeZone::UTC, year: 2024 }
+        TimeContext {
+            tz: TimeZone::UTC,
+            year: 2024,
+        }
     }
 
     #[test]
     fn every_shape_at_the_start_of_a_line() {
         let cases = [
-            ("2015-10-18 18:01:47,978 INFO", "2015-10-18T18:01:47.978Z", 23),
-            ("2024-03-08T14:02:47.288205947Z stdout", "2024-03-08T14:02:47.288205947Z", 30),
+            (
+                "2015-10-18 18:01:47,978 INFO",
+                "2015-10-18T18:01:47.978Z",
+                23,
+            ),
+            (
+                "2024-03-08T14:02:47.288205947Z stdout",
+                "2024-03-08T14:02:47.288205947Z",
+                30,
+            ),
             ("2024-03-08T14:02:47+02:00 x", "2024-03-08T12:02:47Z", 25),
             ("2024-03-08 14:02:47 +0100 x", "2024-03-08T13:02:47Z", 25),
             ("2024/03/08 14:02:47 [error]", "2024-03-08T14:02:47Z", 19),
@@ -324,9 +445,21 @@ mod tests {
             ("03-17 16:13:38.811  1702", "2024-03-17T16:13:38.811Z", 18),
             ("Jun 14 15:16:01 combo", "2024-06-14T15:16:01Z", 15),
             ("Jun  4 05:06:07 host", "2024-06-04T05:06:07Z", 15),
-            ("[Sun Dec 04 04:47:44 2005] [notice]", "2005-12-04T04:47:44Z", 26),
-            ("[Wed Oct 11 14:32:52.123456 2000] [core:error]", "2000-10-11T14:32:52.123456Z", 33),
-            ("[10/Oct/2000:13:55:36 -0700] \"GET", "2000-10-10T20:55:36Z", 28),
+            (
+                "[Sun Dec 04 04:47:44 2005] [notice]",
+                "2005-12-04T04:47:44Z",
+                26,
+            ),
+            (
+                "[Wed Oct 11 14:32:52.123456 2000] [core:error]",
+                "2000-10-11T14:32:52.123456Z",
+                33,
+            ),
+            (
+                "[10/Oct/2000:13:55:36 -0700] \"GET",
+                "2000-10-10T20:55:36Z",
+                28,
+            ),
         ];
         for (text, want, len) in cases {
             let (nanos, used) = leading(text, &ctx()).unwrap_or_else(|| panic!("{text}"));
@@ -337,28 +470,58 @@ mod tests {
     #[test]
     fn epochs_in_every_unit() {
         let want = utc("2024-03-08T14:02:47Z");
-        for text in ["1709906567", "1709906567000", "1709906567000000", "1709906567000000000"] {
+        for text in [
+            "1709906567",
+            "1709906567000",
+            "1709906567000000",
+            "1709906567000000000",
+        ] {
             assert_eq!(leading_epoch(text).unwrap().0, want, "{text}");
         }
-        assert_eq!(leading_epoch("1709906567.5 x").unwrap().0, want + 500_000_000);
-        assert_eq!(epoch_number(1709906567.24764).unwrap() / 1_000_000, (want + 247_640_000) / 1_000_000);
+        assert_eq!(
+            leading_epoch("1709906567.5 x").unwrap().0,
+            want + 500_000_000
+        );
+        assert_eq!(
+            epoch_number(1709906567.24764).unwrap() / 1_000_000,
+            (want + 247_640_000) / 1_000_000
+        );
         assert_eq!(epoch_number(1709906567504.0).unwrap(), want + 504_000_000);
         assert_eq!(epoch_number(42.0), None);
     }
 
     #[test]
     fn zones_apply_to_times_without_offsets() {
-        let berlin = TimeContext { tz: TimeZone::get("Europe/Berlin").unwrap(), year: 2024 };
-        assert_eq!(leading("2024-07-01 12:00:00 x", &berlin).unwrap().0, utc("2024-07-01T10:00:00Z"));
-        assert_eq!(leading("2024-07-01T12:00:00Z x", &berlin).unwrap().0, utc("2024-07-01T12:00:00Z"));
+        let berlin = TimeContext {
+            tz: TimeZone::get("Europe/Berlin").unwrap(),
+            year: 2024,
+        };
+        assert_eq!(
+            leading("2024-07-01 12:00:00 x", &berlin).unwrap().0,
+            utc("2024-07-01T10:00:00Z")
+        );
+        assert_eq!(
+            leading("2024-07-01T12:00:00Z x", &berlin).unwrap().0,
+            utc("2024-07-01T12:00:00Z")
+        );
     }
 
     #[test]
     fn non_times_are_not_times() {
-        for text in ["hello world", "2024-13-45 99:00:00", "12345", "Junk 14 15:16:01", "2024-03-08T14:02:47Zulu", ""] {
+        for text in [
+            "hello world",
+            "2024-13-45 99:00:00",
+            "12345",
+            "Junk 14 15:16:01",
+            "2024-03-08T14:02:47Zulu",
+            "",
+        ] {
             assert!(leading(text, &ctx()).is_none(), "{text}");
         }
-        assert_eq!(whole("2024-03-08T14:02:47.497Z", &ctx()), Some(utc("2024-03-08T14:02:47.497Z")));
+        assert_eq!(
+            whole("2024-03-08T14:02:47.497Z", &ctx()),
+            Some(utc("2024-03-08T14:02:47.497Z"))
+        );
         assert_eq!(whole("2024-03-08T14:02:47.497Z trailing", &ctx()), None);
     }
 }
