@@ -3,7 +3,10 @@
 //! Exit codes: 0 success, 1 a problem with the input or the environment (reported on stderr),
 //! 2 a usage error (reported by clap).
 
+mod ingest;
+mod input;
 mod serve;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -22,6 +25,10 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Turn log files into a bundle (every common format; auto-detected per file).
+    Ingest(ingest::IngestArgs),
+    /// Read every frame of a bundle and report torn tails, bad frames and gaps.
+    Verify(verify::VerifyArgs),
     /// Serve the built viewer (and bundle directories) on a loopback address.
     Serve(serve::ServeArgs),
 }
@@ -29,10 +36,14 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve(args) => serve::run(args),
+        Command::Ingest(args) => ingest::run(args),
+        Command::Verify(args) => verify::run(args),
+        Command::Serve(args) => serve::run(args).map(|()| true),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(true) => ExitCode::SUCCESS,
+        // The command reported the problems itself.
+        Ok(false) => ExitCode::from(1),
         Err(err) => {
             eprintln!("trawl: error: {err:#}");
             ExitCode::from(1)

@@ -1,0 +1,299 @@
+//! `trawl ingest`: logs in, one bundle out, through the durable writer.
+
+use std::{
+    collections::BTreeMap,
+    io::{BufRead, IsTerminal},
+    path::PathBuf,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+    time::{Duration, Instant},
+};
+
+use anyhow::{bail, Context, Result};
+use trawl_bundle::{Durability, Options as WriterOptions, Record, Writer};
+use trawl_parse::{sniff::sniff, Format, Options, Parser, TimeContext};
+
+use crate::input::{expand, Input};
+
+/// Arguments of `trawl ingest`.
+#[derive(Debug, clap::Args)]
+pub struct IngestArgs {
+    /// The bundle directory to write (created if missing; appended to if it is a bundle).
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// The inputs' format; `auto` decides per file from its first lines.
+    #[arg(long, default_value = "auto", value_parser = parse_format)]
+    format: FormatChoice,
+    /// Time zone of timestamps without an offset (IANA name, e.g. Europe/Berlin).
+    #[arg(long, value_name = "ZONE", default_value = "UTC")]
+    tz: String,
+    /// Year of timestamps without one (syslog, Android); default: the current year.
+    #[arg(long, value_name = "YYYY")]
+    year: Option<i16>,
+    /// Service of records that name none.
+    #[arg(long, value_name = "NAME")]
+    service: Option<String>,
+    /// Host of records that name none.
+    #[arg(long, value_name = "NAME")]
+    host: Option<String>,
+    /// Files, directories (recursive), .gz files, or - for stdin.
+    #[arg(value_name = "INPUT", required = true)]
+    inputs: Vec<String>,
+}
+
+/// `--format`: decided per file, or forced.
+#[derive(Debug, Clone, Copy)]
+enum FormatChoice {
+    Auto,
+    Forced(Format),
+}
+
+fn parse_format(s: &str) -> Result<FormatChoice, String> {
+    if s == "auto" {
+        Ok(FormatChoice::Auto)
+    } else {
+        s.parse().map(FormatChoice::Forced)
+    }
+}
+
+/// Builds the time context of `--tz` and `--year`.
+pub fn time_context(tz: &str, year: Option<i16>) -> Result<TimeContext> {
+    let zone = jiff::tz::TimeZone::get(tz).with_context(|| {
+        format!("--tz {tz}: unknown time zone (expected an IANA name like UTC or Europe/Berlin)")
+    })?;
+    let year = match year {
+        Some(y) => y,
+        None => jiff::Zoned::now().year(),
+    };
+    Ok(TimeContext { tz: zone, year })
+}
+
+/// What one input produced.
+struct InputSummary {
+    name: String,
+    format: Format,
+    stats: trawl_parse::Stats,
+}
+
+/// Records are appended in groups of this many.
+const BATCH: usize = 2048;
+
+/// Runs `trawl ingest`. Returns whether every input could be read.
+pub fn run(args: IngestArgs) -> Result<bool> {
+    let ctx = time_context(&args.tz, args.year)?;
+    let inputs = expand(&args.inputs)?;
+    if inputs.is_empty() {
+        bail!("no input files found in {}", args.inputs.join(" "));
+    }
+    let options = WriterOptions::with_durability(Durability::Bytes(16 << 20));
+    let (writer, recovered) = Writer::open(&args.out, options)
+        .with_context(|| format!("opening the bundle {}", args.out.display()))?;
+    let first_seq = recovered.last_seq + 1;
+
+    let total: u64 = inputs.iter().filter_map(Input::size).sum();
+    let read = Arc::new(AtomicU64::new(0));
+    let progress = progress_bar(total);
+    let started = Instant::now();
+    let mut summaries = Vec::new();
+    let mut failures = Vec::new();
+    let (mut min_ts, mut max_ts) = (i64::MAX, i64::MIN);
+    let mut decoded_bytes = 0u64;
+    for input in &inputs {
+        let name = input.name();
+        if let Some(bar) = &progress {
+            bar.set_message(name.clone());
+        }
+        let counter = {
+            let read = read.clone();
+            let bar = progress.clone();
+            move |n: usize| {
+                let now = read.fetch_add(n as u64, Ordering::Relaxed) + n as u64;
+                if let Some(bar) = &bar {
+                    bar.set_position(now);
+                }
+            }
+        };
+        let result = ingest_one(
+            input,
+            &name,
+            &args,
+            &ctx,
+            &writer,
+            counter,
+            &mut |r: &Record| {
+                if let Some(ts) = r.ts_nanos {
+                    min_ts = min_ts.min(ts);
+                    max_ts = max_ts.max(ts);
+                }
+            },
+        );
+        match result {
+            Ok((summary, bytes)) => {
+                decoded_bytes += bytes;
+                summaries.push(summary);
+            }
+            Err(err) => failures.push(format!("{err:#}")),
+        }
+    }
+    let closed = writer.close().context("closing the bundle")?;
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+    }
+    let secs = started.elapsed().as_secs_f64().max(1e-9);
+
+    // The summary.
+    let records = closed.last_seq + 1 - first_seq;
+    let mut per_format: BTreeMap<Format, (u64, u64)> = BTreeMap::new();
+    for s in &summaries {
+        let entry = per_format.entry(s.format).or_default();
+        entry.0 += s.stats.records;
+        entry.1 += 1;
+    }
+    eprintln!(
+        "trawl: ingested {records} records from {} inputs into {}",
+        summaries.len(),
+        args.out.display()
+    );
+    for (format, (n, files)) in &per_format {
+        eprintln!("  {format:<9} {n:>10} records from {files} input(s)");
+    }
+    let unparsed: u64 = summaries.iter().map(|s| s.stats.unparsed).sum();
+    if unparsed > 0 {
+        eprintln!("  {unparsed} lines did not parse and were kept as raw text:");
+        let mut shown = 0;
+        for s in summaries.iter().filter(|s| s.stats.unparsed > 0) {
+            eprintln!("    {}: {} lines ({})", s.name, s.stats.unparsed, s.format);
+            for (line, reason) in s
+                .stats
+                .first_unparsed
+                .iter()
+                .take(if shown < 10 { 2 } else { 0 })
+            {
+                eprintln!("      line {line}: {reason}");
+                shown += 1;
+            }
+        }
+    }
+    if min_ts <= max_ts {
+        eprintln!(
+            "  time range {} .. {}",
+            format_ts(min_ts),
+            format_ts(max_ts)
+        );
+    }
+    eprintln!(
+        "  {:.1} MB in {secs:.2} s: {:.1} MB/s, {:.0} records/s",
+        decoded_bytes as f64 / 1e6,
+        decoded_bytes as f64 / 1e6 / secs,
+        records as f64 / secs
+    );
+    for failure in &failures {
+        eprintln!("trawl: error: {failure}");
+    }
+    Ok(failures.is_empty())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn ingest_one(
+    input: &Input,
+    name: &str,
+    args: &IngestArgs,
+    ctx: &TimeContext,
+    writer: &Writer,
+    counter: impl FnMut(usize) + Send + 'static,
+    seen: &mut dyn FnMut(&Record),
+) -> Result<(InputSummary, u64)> {
+    let mut reader = input.open(counter)?;
+    // Lines are read as bytes: invalid UTF-8 stays in `raw`, exactly.
+    let mut head: Vec<Vec<u8>> = Vec::new();
+    let mut line = Vec::new();
+    let mut bytes = 0u64;
+    let read_line = |reader: &mut Box<dyn BufRead + Send>, line: &mut Vec<u8>| -> Result<bool> {
+        line.clear();
+        let n = reader
+            .read_until(b'\n', line)
+            .with_context(|| format!("{name}: read error"))?;
+        if line.last() == Some(&b'\n') {
+            line.pop();
+        }
+        Ok(n > 0)
+    };
+    let format = match args.format {
+        FormatChoice::Forced(format) => format,
+        FormatChoice::Auto => {
+            while head.len() < trawl_parse::sniff::SNIFF_LINES && read_line(&mut reader, &mut line)?
+            {
+                head.push(line.clone());
+            }
+            sniff(head.iter().map(Vec::as_slice), ctx)
+        }
+    };
+    let mut parser = Parser::new(
+        format,
+        Options {
+            time: ctx.clone(),
+            service: args.service.clone(),
+            host: args.host.clone(),
+            source: name.to_owned(),
+        },
+    );
+    let mut batch = Vec::with_capacity(BATCH);
+    let mut line_no = 0u64;
+    let flush = |batch: &mut Vec<Record>, seen: &mut dyn FnMut(&Record)| -> Result<()> {
+        for r in batch.iter() {
+            seen(r);
+        }
+        writer
+            .append_all(batch)
+            .with_context(|| format!("{name}: writing the bundle"))?;
+        batch.clear();
+        Ok(())
+    };
+    for l in head.drain(..) {
+        line_no += 1;
+        bytes += l.len() as u64 + 1;
+        parser.line(&l, line_no, &mut batch);
+    }
+    while read_line(&mut reader, &mut line)? {
+        line_no += 1;
+        bytes += line.len() as u64 + 1;
+        parser.line(&line, line_no, &mut batch);
+        if batch.len() >= BATCH {
+            flush(&mut batch, seen)?;
+        }
+    }
+    parser.finish(&mut batch);
+    flush(&mut batch, seen)?;
+    Ok((
+        InputSummary {
+            name: name.to_owned(),
+            format,
+            stats: parser.stats().clone(),
+        },
+        bytes,
+    ))
+}
+
+fn progress_bar(total: u64) -> Option<indicatif::ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(total);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:30} {bytes}/{total_bytes} {bytes_per_sec} {eta} {wide_msg}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar.enable_steady_tick(Duration::from_millis(200));
+    Some(bar)
+}
+
+/// Nanoseconds since the epoch as RFC 3339 UTC.
+pub fn format_ts(nanos: i64) -> String {
+    jiff::Timestamp::from_nanosecond(i128::from(nanos))
+        .map(|t| t.to_string())
+        .unwrap_or_else(|_| nanos.to_string())
+}
