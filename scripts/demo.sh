@@ -4,6 +4,16 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 scripts/build-site.sh
+# A demo bundle from the sample logs (rebuilt each run).
+samples="$ROOT/../shared/samples"
+rm -rf .demo/samples
+if [ -d "$samples" ]; then
+  target/debug/trawl ingest --out .demo/samples "$samples/loghub"/*.log "$samples/synthetic"/*.log
+else
+  echo "trawl: no ../shared/samples beside the checkout; serving without a demo bundle" >&2
+fi
 port="${TRAWL_PORT:-8080}"
 echo "trawl: open http://127.0.0.1:$port/ in a browser (Ctrl-C stops the server)"
-exec target/debug/trawl serve dist --port "$port"
+bundle_args=()
+[ -d .demo/samples ] && bundle_args=(--bundle .demo/samples)
+exec target/debug/trawl serve dist --port "$port" "${bundle_args[@]}"
