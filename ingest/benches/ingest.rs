@@ -16,7 +16,10 @@ use std::{
 };
 
 fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 struct Gen(u64);
@@ -31,7 +34,20 @@ impl Gen {
 }
 
 const SERVICES: [&str; 5] = ["payment-api", "checkout", "auth", "inventory", "gateway"];
-const WORDS: [&str; 12] = ["request", "completed", "failed", "retrying", "cache", "miss", "order", "user", "timeout", "connection", "reset", "upstream"];
+const WORDS: [&str; 12] = [
+    "request",
+    "completed",
+    "failed",
+    "retrying",
+    "cache",
+    "miss",
+    "order",
+    "user",
+    "timeout",
+    "connection",
+    "reset",
+    "upstream",
+];
 
 fn message(g: &mut Gen) -> String {
     let n = 4 + g.next() % 8;
@@ -42,7 +58,11 @@ fn message(g: &mut Gen) -> String {
         }
         m.push_str(WORDS[(g.next() % 12) as usize]);
     }
-    m.push_str(&format!(" /api/v1/orders/{} in {}ms", g.next() % 100_000, g.next() % 900));
+    m.push_str(&format!(
+        " /api/v1/orders/{} in {}ms",
+        g.next() % 100_000,
+        g.next() % 900
+    ));
     m
 }
 
@@ -93,7 +113,11 @@ fn corpus(dir: &Path, family: &str, mb: u64) -> PathBuf {
 
 fn time(cmd: &mut Command) -> f64 {
     let start = Instant::now();
-    let status = cmd.stdout(Stdio::null()).stderr(Stdio::null()).status().unwrap();
+    let status = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
     assert!(status.success(), "{cmd:?}: {status}");
     start.elapsed().as_secs_f64()
 }
@@ -105,21 +129,61 @@ fn main() {
     let work = root.join("ingest-out");
     let json_mb = env_u64("TRAWL_BENCH_JSON_MB", 1024);
     let other_mb = env_u64("TRAWL_BENCH_OTHER_MB", 200);
-    let lnav = Command::new("lnav").arg("-V").output().is_ok_and(|o| o.status.success());
+    let lnav = Command::new("lnav")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
     let trawl = env!("CARGO_BIN_EXE_trawl");
 
-    println!("{:<8} {:>7} {:>11} {:>10} {:>11} {:>11} {:>10} {:>9} {:>9}", "format", "MB", "lines", "cat MB/s", "trawl MB/s", "lines/s", "lnav MB/s", "vs cat", "vs lnav");
+    println!(
+        "{:<8} {:>7} {:>11} {:>10} {:>11} {:>11} {:>10} {:>9} {:>9}",
+        "format",
+        "MB",
+        "lines",
+        "cat MB/s",
+        "trawl MB/s",
+        "lines/s",
+        "lnav MB/s",
+        "vs cat",
+        "vs lnav"
+    );
     let mut json = serde_json::Map::new();
-    for (family, mb) in [("json", json_mb), ("logfmt", other_mb), ("text", other_mb), ("access", other_mb), ("syslog", other_mb), ("cri", other_mb)] {
+    for (family, mb) in [
+        ("json", json_mb),
+        ("logfmt", other_mb),
+        ("text", other_mb),
+        ("access", other_mb),
+        ("syslog", other_mb),
+        ("cri", other_mb),
+    ] {
         let file = corpus(&corpus_dir, family, mb);
         let bytes = std::fs::metadata(&file).unwrap().len() as f64;
-        let lines = std::fs::read(&file).map(|b| b.iter().filter(|&&c| c == b'\n').count()).unwrap() as f64;
+        let lines = std::fs::read(&file)
+            .map(|b| b.iter().filter(|&&c| c == b'\n').count())
+            .unwrap() as f64;
         // Warm the page cache, then time cat.
         time(Command::new("cat").arg(&file));
-        let cat = time(Command::new("sh").arg("-c").arg(format!("cat '{}' > /dev/null", file.display())));
+        let cat = time(
+            Command::new("sh")
+                .arg("-c")
+                .arg(format!("cat '{}' > /dev/null", file.display())),
+        );
         let _ = std::fs::remove_dir_all(&work);
-        let ingest = time(Command::new(trawl).args(["ingest", "--out"]).arg(&work).arg(&file));
-        let lnav_secs = lnav.then(|| time(Command::new("lnav").arg("-n").arg("-c").arg(";SELECT count(*) FROM all_logs").arg(&file)));
+        let ingest = time(
+            Command::new(trawl)
+                .args(["ingest", "--out"])
+                .arg(&work)
+                .arg(&file),
+        );
+        let lnav_secs = lnav.then(|| {
+            time(
+                Command::new("lnav")
+                    .arg("-n")
+                    .arg("-c")
+                    .arg(";SELECT count(*) FROM all_logs")
+                    .arg(&file),
+            )
+        });
         let mbs = |secs: f64| bytes / 1e6 / secs;
         println!(
             "{family:<8} {:>7.0} {:>11.0} {:>10.0} {:>11.1} {:>11.0} {:>10} {:>9.3} {:>9}",
