@@ -12,10 +12,10 @@ cargo fmt --all -- --check
 step "clippy (native)"
 cargo clippy --all-targets --locked -- -D warnings
 cargo clippy -p trawl-e2e --all-targets --locked -- -D warnings
-step "clippy (wasm32: app, worker, store, bundle reader)"
+step "clippy (wasm32: app, worker, store, bundle reader, parsers)"
 cargo clippy --target wasm32-unknown-unknown -p trawl-app -p trawl-worker -p trawl-store \
   --all-targets --locked -- -D warnings
-cargo clippy --target wasm32-unknown-unknown -p trawl-bundle --lib --locked -- -D warnings
+cargo clippy --target wasm32-unknown-unknown -p trawl-bundle -p trawl-parse --lib --locked -- -D warnings
 
 step "native tests"
 cargo test --locked

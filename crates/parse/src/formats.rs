@@ -9,7 +9,7 @@ use crate::{level, line::clean_message, raw_record, time, Format, Parser, MAX_RE
 #[derive(Debug)]
 pub(crate) enum Pending {
     /// A text record that takes continuation lines (stack traces).
-    Text(Record),
+    Text(Box<Record>),
     /// Partial container-log chunks (CRI `P`, Docker lines without `\n`): the content so far,
     /// with the container's time and stream.
     Partial {
@@ -59,7 +59,7 @@ pub(crate) fn flush(p: &mut Parser, pending: Pending, out: &mut Vec<Record>) {
         Pending::Text(mut record) => {
             let trimmed = record.message.trim_end().len();
             record.message.truncate(trimmed);
-            out.push(record);
+            out.push(*record);
         }
         Pending::Partial {
             content,
@@ -92,7 +92,7 @@ fn text(p: &mut Parser, raw: &[u8], line_no: u64, out: &mut Vec<Record>) {
         Some(mut record) => {
             record.raw = Some(raw.to_vec());
             record.line = Some(line_no);
-            if let Some(pending) = p.pending.replace(Pending::Text(record)) {
+            if let Some(pending) = p.pending.replace(Pending::Text(Box::new(record))) {
                 flush(p, pending, out);
             }
         }
