@@ -3,6 +3,7 @@
 //! Exit codes: 0 success, 1 a problem with the input or the environment (reported on stderr),
 //! 2 a usage error (reported by clap).
 
+mod follow;
 mod ingest;
 mod input;
 mod serve;
@@ -29,6 +30,8 @@ enum Command {
     Ingest(ingest::IngestArgs),
     /// Read every frame of a bundle and report torn tails, bad frames and gaps.
     Verify(verify::VerifyArgs),
+    /// Follow growing files into a bundle (survives rotation, copytruncate and restarts).
+    Follow(follow::FollowArgs),
     /// Serve the built viewer (and bundle directories) on a loopback address.
     Serve(serve::ServeArgs),
 }
@@ -38,6 +41,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Ingest(args) => ingest::run(args),
         Command::Verify(args) => verify::run(args),
+        Command::Follow(args) => follow::run(args),
         Command::Serve(args) => serve::run(args).map(|()| true),
     };
     match result {

@@ -161,6 +161,16 @@ impl Parser {
         self.finish_records(start, out);
     }
 
+    /// The line where the record still waiting for more lines starts, if one is: lines from
+    /// there on are read but not yet emitted.
+    pub fn pending_line(&self) -> Option<u64> {
+        match &self.pending {
+            Some(formats::Pending::Text(record)) => record.line,
+            Some(formats::Pending::Partial { line, .. }) => Some(*line),
+            None => None,
+        }
+    }
+
     /// Counts of what was parsed so far.
     pub fn stats(&self) -> &Stats {
         &self.stats
