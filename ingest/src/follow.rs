@@ -29,9 +29,9 @@ use serde::{Deserialize, Serialize};
 use trawl_bundle::{
     segment_files, Durability, Item, Options as WriterOptions, Record, SegmentReader, Writer,
 };
-use trawl_parse::{sniff::sniff, Options, Parser, TimeContext};
+use trawl_parse::{sniff::sniff, Parser, TimeContext};
 
-use crate::ingest::time_context;
+use crate::ingest::RecordDefaults;
 
 /// The checkpoint file in the bundle.
 const CHECKPOINT: &str = "follow.json";
@@ -42,18 +42,8 @@ pub struct FollowArgs {
     /// The bundle directory to write.
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
-    /// Time zone of timestamps without an offset.
-    #[arg(long, value_name = "ZONE", default_value = "UTC")]
-    tz: String,
-    /// Year of timestamps without one; default: the current year.
-    #[arg(long, value_name = "YYYY")]
-    year: Option<i16>,
-    /// Service of records that name none.
-    #[arg(long, value_name = "NAME")]
-    service: Option<String>,
-    /// Host of records that name none.
-    #[arg(long, value_name = "NAME")]
-    host: Option<String>,
+    #[command(flatten)]
+    defaults: RecordDefaults,
     /// How often to look for new lines, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 200)]
     poll_ms: u64,
@@ -104,7 +94,7 @@ struct Followed {
 
 /// Runs `trawl follow` until SIGINT or SIGTERM.
 pub fn run(args: FollowArgs) -> Result<bool> {
-    let ctx = time_context(&args.tz, args.year)?;
+    let ctx = args.defaults.time_context()?;
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(signal, stop.clone()).context("installing signal handlers")?;
@@ -283,12 +273,7 @@ fn read_lines(
         let format = sniff(lines.iter().copied(), ctx);
         f.parser = Some(Parser::new(
             format,
-            Options {
-                time: ctx.clone(),
-                service: args.service.clone(),
-                host: args.host.clone(),
-                source: f.name.clone(),
-            },
+            args.defaults.parse_options(ctx, &f.name),
         ));
     }
     let parser = f.parser.as_mut().expect("set above");

@@ -26,18 +26,8 @@ pub struct IngestArgs {
     /// The inputs' format; `auto` decides per file from its first lines.
     #[arg(long, default_value = "auto", value_parser = parse_format)]
     format: FormatChoice,
-    /// Time zone of timestamps without an offset (IANA name, e.g. Europe/Berlin).
-    #[arg(long, value_name = "ZONE", default_value = "UTC")]
-    tz: String,
-    /// Year of timestamps without one (syslog, Android); default: the current year.
-    #[arg(long, value_name = "YYYY")]
-    year: Option<i16>,
-    /// Service of records that name none.
-    #[arg(long, value_name = "NAME")]
-    service: Option<String>,
-    /// Host of records that name none.
-    #[arg(long, value_name = "NAME")]
-    host: Option<String>,
+    #[command(flatten)]
+    defaults: RecordDefaults,
     /// Files, directories (recursive), .gz files, or - for stdin.
     #[arg(value_name = "INPUT", required = true)]
     inputs: Vec<String>,
@@ -50,6 +40,40 @@ enum FormatChoice {
     Forced(Format),
 }
 
+/// What records get when their logs leave it out; shared by `ingest` and `follow`.
+#[derive(Debug, clap::Args)]
+pub struct RecordDefaults {
+    /// Time zone of timestamps without an offset (IANA name, e.g. Europe/Berlin).
+    #[arg(long, value_name = "ZONE", default_value = "UTC")]
+    tz: String,
+    /// Year of timestamps without one (syslog, Android); default: the current year.
+    #[arg(long, value_name = "YYYY")]
+    year: Option<i16>,
+    /// Service of records that name none.
+    #[arg(long, value_name = "NAME")]
+    service: Option<String>,
+    /// Host of records that name none.
+    #[arg(long, value_name = "NAME")]
+    host: Option<String>,
+}
+
+impl RecordDefaults {
+    /// The time context of `--tz` and `--year`.
+    pub fn time_context(&self) -> Result<TimeContext> {
+        time_context(&self.tz, self.year)
+    }
+
+    /// Parser options for the input named `source`.
+    pub fn parse_options(&self, time: &TimeContext, source: &str) -> Options {
+        Options {
+            time: time.clone(),
+            service: self.service.clone(),
+            host: self.host.clone(),
+            source: source.to_owned(),
+        }
+    }
+}
+
 fn parse_format(s: &str) -> Result<FormatChoice, String> {
     if s == "auto" {
         Ok(FormatChoice::Auto)
@@ -59,7 +83,7 @@ fn parse_format(s: &str) -> Result<FormatChoice, String> {
 }
 
 /// Builds the time context of `--tz` and `--year`.
-pub fn time_context(tz: &str, year: Option<i16>) -> Result<TimeContext> {
+fn time_context(tz: &str, year: Option<i16>) -> Result<TimeContext> {
     let zone = jiff::tz::TimeZone::get(tz).with_context(|| {
         format!("--tz {tz}: unknown time zone (expected an IANA name like UTC or Europe/Berlin)")
     })?;
@@ -82,7 +106,7 @@ const BATCH: usize = 2048;
 
 /// Runs `trawl ingest`. Returns whether every input could be read.
 pub fn run(args: IngestArgs) -> Result<bool> {
-    let ctx = time_context(&args.tz, args.year)?;
+    let ctx = args.defaults.time_context()?;
     let inputs = expand(&args.inputs)?;
     if inputs.is_empty() {
         bail!("no input files found in {}", args.inputs.join(" "));
@@ -230,15 +254,7 @@ fn ingest_one(
             sniff(head.iter().map(Vec::as_slice), ctx)
         }
     };
-    let mut parser = Parser::new(
-        format,
-        Options {
-            time: ctx.clone(),
-            service: args.service.clone(),
-            host: args.host.clone(),
-            source: name.to_owned(),
-        },
-    );
+    let mut parser = Parser::new(format, args.defaults.parse_options(ctx, name));
     let mut batch = Vec::with_capacity(BATCH);
     let mut line_no = 0u64;
     let flush = |batch: &mut Vec<Record>, seen: &mut dyn FnMut(&Record)| -> Result<()> {
