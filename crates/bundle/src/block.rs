@@ -29,12 +29,24 @@ pub enum BlockError {
     Record { index: u32, error: RecordError },
 }
 
-/// Accumulates records into a block.
-#[derive(Debug, Default)]
+/// Accumulates records into a block. Reuse one builder: its buffers and its compression
+/// context are kept between blocks.
+#[derive(Default)]
 pub struct BlockBuilder {
     bytes: Vec<u8>,
     count: u32,
     scratch: Vec<u8>,
+    #[cfg(not(target_arch = "wasm32"))]
+    compressor: Option<zstd::bulk::Compressor<'static>>,
+}
+
+impl std::fmt::Debug for BlockBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlockBuilder")
+            .field("bytes", &self.bytes.len())
+            .field("count", &self.count)
+            .finish()
+    }
 }
 
 impl BlockBuilder {
@@ -95,27 +107,38 @@ impl BlockBuilder {
     /// The stored payload and its codec: zstd when the block is large enough and it helps.
     /// Clears the builder for reuse.
     pub fn finish(&mut self) -> (Codec, Vec<u8>) {
+        let mut out = Vec::new();
+        let codec = self.finish_into(&mut out);
+        (codec, out)
+    }
+
+    /// Like [`BlockBuilder::finish`], writing the payload into `out` (cleared first), so both
+    /// buffers keep their capacity for the next block.
+    pub fn finish_into(&mut self, out: &mut Vec<u8>) -> Codec {
         self.count = 0;
-        let bytes = std::mem::take(&mut self.bytes);
-        if bytes.len() >= COMPRESS_MIN_BYTES {
-            if let Some(compressed) = compress(&bytes) {
-                if compressed.len() < bytes.len() {
-                    return (Codec::Zstd, compressed);
+        out.clear();
+        let mut codec = Codec::None;
+        #[cfg(not(target_arch = "wasm32"))]
+        if self.bytes.len() >= COMPRESS_MIN_BYTES {
+            if self.compressor.is_none() {
+                self.compressor = zstd::bulk::Compressor::new(ZSTD_LEVEL).ok();
+            }
+            if let Some(compressor) = &mut self.compressor {
+                out.reserve(zstd::zstd_safe::compress_bound(self.bytes.len()));
+                if compressor.compress_to_buffer(&self.bytes, out).is_ok()
+                    && out.len() < self.bytes.len()
+                {
+                    codec = Codec::Zstd;
                 }
             }
         }
-        (Codec::None, bytes)
+        if codec == Codec::None {
+            out.clear();
+            out.extend_from_slice(&self.bytes);
+        }
+        self.bytes.clear();
+        codec
     }
-}
-
-#[cfg(not(target_arch = "wasm32"))]
-fn compress(bytes: &[u8]) -> Option<Vec<u8>> {
-    zstd::bulk::compress(bytes, ZSTD_LEVEL).ok()
-}
-
-#[cfg(target_arch = "wasm32")]
-fn compress(_bytes: &[u8]) -> Option<Vec<u8>> {
-    None
 }
 
 /// Decodes a stored payload into the block's bytes.

@@ -6,7 +6,7 @@ use crate::{
     block::BlockBuilder,
     format::{
         encode_trailer, segment_file_name, Codec, Footer, FrameHeader, FrameKind, SegmentHeader,
-        WriterId, FRAME_HEADER_LEN, HEADER_LEN,
+        WriterId, HEADER_LEN,
     },
     fs::{Fs, FsFile},
     manifest::{file_crc32c, SegmentEntry},
@@ -32,6 +32,9 @@ pub(crate) struct SegmentWriter {
     /// Statistics of the records written so far.
     footer: Footer,
     next_seq: u64,
+    /// Reused buffers: a block's stored payload, and a whole frame.
+    payload: Vec<u8>,
+    frame: Vec<u8>,
 }
 
 impl SegmentWriter {
@@ -70,6 +73,8 @@ impl SegmentWriter {
                 ..Footer::default()
             },
             next_seq: first_record_seq,
+            payload: Vec::new(),
+            frame: Vec::new(),
         })
     }
 
@@ -95,6 +100,8 @@ impl SegmentWriter {
             header,
             len,
             footer,
+            payload: Vec::new(),
+            frame: Vec::new(),
         })
     }
 
@@ -126,8 +133,11 @@ impl SegmentWriter {
         stats: impl IntoIterator<Item = (Option<i64>, Option<Level>)>,
     ) -> StepResult<u64> {
         let count = block.count();
-        let (codec, payload) = block.finish();
-        let written = self.write_frame(FrameKind::Records, codec, count, &payload)?;
+        let mut payload = std::mem::take(&mut self.payload);
+        let codec = block.finish_into(&mut payload);
+        let written = self.write_frame(FrameKind::Records, codec, count, &payload);
+        self.payload = payload;
+        let written = written?;
         for (ts, level) in stats {
             self.footer.add(ts, level);
         }
@@ -149,12 +159,16 @@ impl SegmentWriter {
             record_count: count,
             first_seq: self.next_seq,
         };
-        let mut frame = Vec::with_capacity(FRAME_HEADER_LEN + payload.len());
+        let mut frame = std::mem::take(&mut self.frame);
+        frame.clear();
         frame.extend_from_slice(&header.encode(payload, self.header.salt));
         frame.extend_from_slice(payload);
-        at(&self.path, self.file.append(&frame))?;
-        self.len += frame.len() as u64;
-        Ok(frame.len() as u64)
+        let written = at(&self.path, self.file.append(&frame));
+        let len = frame.len() as u64;
+        self.frame = frame;
+        written?;
+        self.len += len;
+        Ok(len)
     }
 
     /// Makes everything written durable.

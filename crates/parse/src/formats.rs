@@ -343,32 +343,98 @@ fn level_value(v: &Value) -> Option<Level> {
     }
 }
 
+/// The record fields a structured log fills.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Time,
+    Level,
+    Message,
+    Service,
+    Host,
+    Trace,
+    Span,
+}
+
+const ROLES: [(Role, &[&str]); 7] = [
+    (Role::Time, TIME_KEYS),
+    (Role::Level, LEVEL_KEYS),
+    (Role::Message, MESSAGE_KEYS),
+    (Role::Service, SERVICE_KEYS),
+    (Role::Host, HOST_KEYS),
+    (Role::Trace, TRACE_KEYS),
+    (Role::Span, SPAN_KEYS),
+];
+
+/// Top-level keys whose object values may hold a mapped field (`{"log":{"level":…}}`).
+const NESTED: &[&str] = &[
+    "log",
+    "service",
+    "host",
+    "trace",
+    "span",
+    "dd",
+    "fields",
+    "kubernetes",
+];
+
+fn accepts(role: Role, v: &Value, ctx: &time::TimeContext) -> bool {
+    match role {
+        Role::Time => time_value(v, ctx).is_some(),
+        Role::Level => level_value(v).is_some(),
+        Role::Message => scalar_text(v).is_some(),
+        Role::Service | Role::Host | Role::Trace | Role::Span => {
+            matches!(v, Value::String(_) | Value::Number(_))
+        }
+    }
+}
+
 /// Maps a structured log object (JSON or logfmt) into a record.
 pub(crate) fn map_object(mut object: Map<String, Value>, ctx: &time::TimeContext) -> Record {
-    let mut record = Record::default();
-    let mut ts_text = None;
-    if let Some(v) = take_first(&mut object, TIME_KEYS, |v| time_value(v, ctx).is_some()) {
-        record.ts_nanos = time_value(&v, ctx);
-        ts_text = scalar_text(&v).or_else(|| Some(v.to_string()));
+    // One pass over the keys picks, per role, the most preferred key present (dotted names
+    // need the path lookup below, done only when a nested object could hold one).
+    let nested = object
+        .iter()
+        .any(|(k, v)| v.is_object() && NESTED.contains(&k.as_str()));
+    let mut chosen: [Option<(usize, String)>; 7] = Default::default();
+    if !nested {
+        for (key, value) in &object {
+            for (i, (role, keys)) in ROLES.iter().enumerate() {
+                if let Some(rank) = keys.iter().position(|k| k == key) {
+                    if chosen[i].as_ref().is_none_or(|(r, _)| rank < *r)
+                        && accepts(*role, value, ctx)
+                    {
+                        chosen[i] = Some((rank, key.clone()));
+                    }
+                }
+            }
+        }
     }
-    record.ts_text = ts_text;
-    if let Some(v) = take_first(&mut object, LEVEL_KEYS, |v| level_value(v).is_some()) {
+    let mut take_role = |object: &mut Map<String, Value>, i: usize| -> Option<Value> {
+        if nested {
+            let (role, keys) = ROLES[i];
+            take_first(object, keys, |v| accepts(role, v, ctx))
+        } else {
+            chosen[i].take().and_then(|(_, key)| object.remove(&key))
+        }
+    };
+    let mut record = Record::default();
+    if let Some(v) = take_role(&mut object, 0) {
+        record.ts_nanos = time_value(&v, ctx);
+        record.ts_text = scalar_text(&v).or_else(|| Some(v.to_string()));
+    }
+    if let Some(v) = take_role(&mut object, 1) {
         record.level = level_value(&v);
         record.level_text = scalar_text(&v);
     }
-    if let Some(v) = take_first(&mut object, MESSAGE_KEYS, |v| scalar_text(v).is_some()) {
+    if let Some(v) = take_role(&mut object, 2) {
         record.message = crate::line::strip_ansi(&scalar_text(&v).unwrap_or_default());
     }
-    let text_field = |object: &mut Map<String, Value>, keys: &[&str]| {
-        take_first(object, keys, |v| {
-            matches!(v, Value::String(_) | Value::Number(_))
-        })
-        .and_then(|v| scalar_text(&v))
-    };
-    record.service = text_field(&mut object, SERVICE_KEYS);
-    record.host = text_field(&mut object, HOST_KEYS);
-    record.trace_id = text_field(&mut object, TRACE_KEYS);
-    record.span_id = text_field(&mut object, SPAN_KEYS);
+    let mut text =
+        |object: &mut Map<String, Value>, i| take_role(object, i).and_then(|v| scalar_text(&v));
+    record.service = text(&mut object, 3);
+    record.host = text(&mut object, 4);
+    record.trace_id = text(&mut object, 5);
+    record.span_id = text(&mut object, 6);
     if !object.is_empty() {
         record.fields = Some(Value::Object(object).to_string());
     }
