@@ -117,27 +117,34 @@ impl BlockBuilder {
     pub fn finish_into(&mut self, out: &mut Vec<u8>) -> Codec {
         self.count = 0;
         out.clear();
-        let mut codec = Codec::None;
-        #[cfg(not(target_arch = "wasm32"))]
-        if self.bytes.len() >= COMPRESS_MIN_BYTES {
-            if self.compressor.is_none() {
-                self.compressor = zstd::bulk::Compressor::new(ZSTD_LEVEL).ok();
-            }
-            if let Some(compressor) = &mut self.compressor {
-                out.reserve(zstd::zstd_safe::compress_bound(self.bytes.len()));
-                if compressor.compress_to_buffer(&self.bytes, out).is_ok()
-                    && out.len() < self.bytes.len()
-                {
-                    codec = Codec::Zstd;
-                }
-            }
-        }
-        if codec == Codec::None {
+        let codec = if self.bytes.len() >= COMPRESS_MIN_BYTES && self.compress_into(out) {
+            Codec::Zstd
+        } else {
             out.clear();
             out.extend_from_slice(&self.bytes);
-        }
+            Codec::None
+        };
         self.bytes.clear();
         codec
+    }
+
+    /// Compresses the block into `out`; false if that failed or did not make it smaller.
+    #[cfg(not(target_arch = "wasm32"))]
+    fn compress_into(&mut self, out: &mut Vec<u8>) -> bool {
+        if self.compressor.is_none() {
+            self.compressor = zstd::bulk::Compressor::new(ZSTD_LEVEL).ok();
+        }
+        let Some(compressor) = &mut self.compressor else {
+            return false;
+        };
+        out.reserve(zstd::zstd_safe::compress_bound(self.bytes.len()));
+        compressor.compress_to_buffer(&self.bytes, out).is_ok() && out.len() < self.bytes.len()
+    }
+
+    /// Writing happens natively: in the browser blocks are only read.
+    #[cfg(target_arch = "wasm32")]
+    fn compress_into(&mut self, _out: &mut Vec<u8>) -> bool {
+        false
     }
 }
 
