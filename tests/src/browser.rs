@@ -110,10 +110,6 @@ impl Browser {
 
     /// Waits until the element `data-testid=ID` is gone from the page.
     pub async fn wait_gone(&self, id: &str) -> Result<()> {
-        self.wait_text_absent(id).await
-    }
-
-    async fn wait_text_absent(&self, id: &str) -> Result<()> {
         let deadline = Instant::now() + WAIT;
         while let Some(text) = self.text(id).await? {
             if Instant::now() > deadline {

@@ -154,7 +154,6 @@ struct State {
 struct Round {
     chunks: Vec<Chunk>,
     records: u64,
-    bytes: usize,
     first_seq: u64,
     sync: bool,
     rotate_for_age: bool,
@@ -307,7 +306,6 @@ impl Shared {
         Round {
             chunks,
             records,
-            bytes,
             first_seq,
             sync,
             rotate_for_age,
@@ -649,14 +647,6 @@ impl Io {
         if !self.block.is_empty() {
             rotated |= self.flush_block(&mut stats, options)?;
         }
-        debug_assert!(
-            round.bytes
-                == round
-                    .chunks
-                    .iter()
-                    .map(|c| c.block_bytes.len())
-                    .sum::<usize>()
-        );
         if round.sync {
             self.segment().sync().map_err(step_error)?;
         }
