@@ -13,7 +13,7 @@ else
   echo "trawl: no ../shared/samples beside the checkout; serving without a demo bundle" >&2
 fi
 port="${TRAWL_PORT:-8080}"
-echo "trawl: open http://127.0.0.1:$port/ in a browser (Ctrl-C stops the server)"
+echo "trawl: serving the viewer; open the address below in a browser (Ctrl-C stops it)" >&2
 bundle_args=()
 [ -d .demo/samples ] && bundle_args=(--bundle .demo/samples)
 exec target/debug/trawl serve dist --port "$port" "${bundle_args[@]}"
