@@ -87,11 +87,16 @@ fn time_context(tz: &str, year: Option<i16>) -> Result<TimeContext> {
     let zone = jiff::tz::TimeZone::get(tz).with_context(|| {
         format!("--tz {tz}: unknown time zone (expected an IANA name like UTC or Europe/Berlin)")
     })?;
-    let year = match year {
-        Some(y) => y,
-        None => jiff::Zoned::now().year(),
-    };
-    Ok(TimeContext { tz: zone, year })
+    // Without --year, year-less times get this year, or the last one if that would put them
+    // more than a day in the future.
+    let now = jiff::Timestamp::now();
+    let latest = (year.is_none()).then(|| now.as_nanosecond() as i64 + 86_400_000_000_000);
+    let year = year.unwrap_or_else(|| now.to_zoned(zone.clone()).year());
+    Ok(TimeContext {
+        tz: zone,
+        year,
+        latest,
+    })
 }
 
 /// What one input produced.

@@ -13,6 +13,9 @@ pub struct TimeContext {
     pub tz: TimeZone,
     /// Year of times without one (syslog, Android).
     pub year: i16,
+    /// With a guessed year: a time that would fall after this (nanoseconds since the epoch)
+    /// is taken to be from the year before (December's logs read in January).
+    pub latest: Option<i64>,
 }
 
 impl Default for TimeContext {
@@ -20,6 +23,7 @@ impl Default for TimeContext {
         Self {
             tz: TimeZone::UTC,
             year: 1970,
+            latest: None,
         }
     }
 }
@@ -99,6 +103,8 @@ struct Civil {
     second: i32,
     nanos: i32,
     offset: Option<i32>,
+    /// The text had no year: `year` is the context's.
+    guessed_year: bool,
 }
 
 fn to_nanos(c: &Civil, ctx: &TimeContext) -> Option<i64> {
@@ -137,7 +143,7 @@ fn hms(b: &[u8], at: usize) -> Option<(i32, i32, i32)> {
 pub fn leading(text: &str, ctx: &TimeContext) -> Option<(i64, usize)> {
     let b = text.as_bytes();
     let open = usize::from(b.first() == Some(&b'['));
-    let (civil, mut len) = shapes(b, open, ctx)?;
+    let (mut civil, mut len) = shapes(b, open, ctx)?;
     if open == 1 {
         if b.get(len) != Some(&b']') {
             return None;
@@ -148,7 +154,12 @@ pub fn leading(text: &str, ctx: &TimeContext) -> Option<(i64, usize)> {
     if b.get(len).is_some_and(|c| c.is_ascii_alphanumeric()) {
         return None;
     }
-    Some((to_nanos(&civil, ctx)?, len))
+    let mut nanos = to_nanos(&civil, ctx)?;
+    if civil.guessed_year && ctx.latest.is_some_and(|latest| nanos > latest) {
+        civil.year -= 1;
+        nanos = to_nanos(&civil, ctx)?;
+    }
+    Some((nanos, len))
 }
 
 fn shapes(b: &[u8], at: usize, ctx: &TimeContext) -> Option<(Civil, usize)> {
@@ -181,6 +192,7 @@ fn shapes(b: &[u8], at: usize, ctx: &TimeContext) -> Option<(Civil, usize)> {
                     second: s,
                     nanos,
                     offset,
+                    guessed_year: false,
                 },
                 end,
             ));
@@ -201,6 +213,7 @@ fn shapes(b: &[u8], at: usize, ctx: &TimeContext) -> Option<(Civil, usize)> {
                 second: s,
                 nanos,
                 offset: None,
+                guessed_year: false,
             },
             at + 17 + flen,
         ));
@@ -220,6 +233,7 @@ fn shapes(b: &[u8], at: usize, ctx: &TimeContext) -> Option<(Civil, usize)> {
                         second: s,
                         nanos: 0,
                         offset: None,
+                        guessed_year: false,
                     },
                     at + 13,
                 ));
@@ -241,6 +255,7 @@ fn shapes(b: &[u8], at: usize, ctx: &TimeContext) -> Option<(Civil, usize)> {
                 second: s,
                 nanos,
                 offset: None,
+                guessed_year: true,
             },
             at + 14 + flen,
         ));
@@ -265,11 +280,13 @@ fn shapes(b: &[u8], at: usize, ctx: &TimeContext) -> Option<(Civil, usize)> {
             let mut end = t + 8 + flen;
             // "Mon DD HH:MM:SS YYYY" (some syslog daemons)
             let mut year = i32::from(ctx.year);
+            let mut year_guessed = true;
             if b.get(end) == Some(&b' ') {
                 if let Some(y) = num(b, end + 1, 4)
                     .filter(|_| b.get(end + 5).is_none_or(|c| !c.is_ascii_digit()))
                 {
                     year = y;
+                    year_guessed = false;
                     end += 5;
                 }
             }
@@ -283,6 +300,7 @@ fn shapes(b: &[u8], at: usize, ctx: &TimeContext) -> Option<(Civil, usize)> {
                     second: s,
                     nanos,
                     offset: None,
+                    guessed_year: year_guessed,
                 },
                 end,
             ));
@@ -316,6 +334,7 @@ fn shapes(b: &[u8], at: usize, ctx: &TimeContext) -> Option<(Civil, usize)> {
                 second: s,
                 nanos,
                 offset: None,
+                guessed_year: false,
             },
             y_at + 4,
         ));
@@ -345,6 +364,7 @@ fn shapes(b: &[u8], at: usize, ctx: &TimeContext) -> Option<(Civil, usize)> {
                 second: s,
                 nanos,
                 offset: offset_secs,
+                guessed_year: false,
             },
             end,
         ));
@@ -421,7 +441,37 @@ mod tests {
         TimeContext {
             tz: TimeZone::UTC,
             year: 2024,
+            latest: None,
         }
+    }
+
+    #[test]
+    fn a_guessed_year_never_puts_a_time_in_the_future() {
+        let jan = TimeContext {
+            latest: Some(utc("2024-01-05T00:00:00Z")),
+            ..ctx()
+        };
+        assert_eq!(
+            leading("Dec 31 23:59:59 host x", &jan).unwrap().0,
+            utc("2023-12-31T23:59:59Z")
+        );
+        assert_eq!(
+            leading("Jan  4 10:00:00 host x", &jan).unwrap().0,
+            utc("2024-01-04T10:00:00Z")
+        );
+        assert_eq!(
+            leading("12-31 23:59:59.000 1 2 D x", &jan).unwrap().0,
+            utc("2023-12-31T23:59:59Z")
+        );
+        // A year in the text is never changed.
+        assert_eq!(
+            leading("2024-12-31 23:59:59 x", &jan).unwrap().0,
+            utc("2024-12-31T23:59:59Z")
+        );
+        assert_eq!(
+            leading("Dec 31 23:59:59 2024 host", &jan).unwrap().0,
+            utc("2024-12-31T23:59:59Z")
+        );
     }
 
     #[test]
@@ -495,6 +545,7 @@ mod tests {
         let berlin = TimeContext {
             tz: TimeZone::get("Europe/Berlin").unwrap(),
             year: 2024,
+            latest: None,
         };
         assert_eq!(
             leading("2024-07-01 12:00:00 x", &berlin).unwrap().0,

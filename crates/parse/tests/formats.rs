@@ -8,6 +8,7 @@ fn ctx() -> TimeContext {
     TimeContext {
         tz: TimeZone::UTC,
         year: 2024,
+        latest: None,
     }
 }
 

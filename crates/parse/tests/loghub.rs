@@ -176,6 +176,7 @@ fn loghub_timestamps_and_levels_match_the_ground_truth() {
         let ctx = TimeContext {
             tz: TimeZone::UTC,
             year: 2024,
+            latest: None,
         };
         let format = sniff(lines.iter().copied(), &ctx);
         let mut parser = Parser::new(
