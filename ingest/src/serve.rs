@@ -9,6 +9,7 @@ use std::{
     io::Write,
     net::{IpAddr, Ipv4Addr, SocketAddr},
     path::{Path, PathBuf},
+    sync::Arc,
 };
 
 use anyhow::{bail, Context, Result};
@@ -148,7 +149,9 @@ fn router(args: &ServeArgs) -> Result<Router> {
         prefix: base.to_owned(),
         files: ServeDir::new(&args.site),
     });
-    let base = base.to_owned();
+    // Shared by every request without copying.
+    let mounts: Arc<[Mount]> = mounts.into();
+    let base: Arc<str> = base.into();
 
     let app = Router::new().fallback(move |request: Request| {
         let mounts = mounts.clone();
