@@ -166,6 +166,12 @@ fn find_level(rest: &str) -> Option<(Level, String)> {
 // ---- JSON ---------------------------------------------------------------------------------
 
 fn json(p: &mut Parser, raw: &[u8], line_no: u64, out: &mut Vec<Record>) -> Result<(), String> {
+    if let Some(mut record) = flat_json(raw, &p.options.time) {
+        record.raw = Some(raw.to_vec());
+        record.line = Some(line_no);
+        out.push(record);
+        return Ok(());
+    }
     let value: Value = serde_json::from_slice(raw).map_err(|e| format!("not JSON: {e}"))?;
     let Value::Object(object) = value else {
         return Err("a JSON value that is not an object".into());
@@ -439,6 +445,107 @@ pub(crate) fn map_object(mut object: Map<String, Value>, ctx: &time::TimeContext
         record.fields = Some(Value::Object(object).to_string());
     }
     record
+}
+
+/// A JSON object's top-level members, unparsed: keys borrowed (so without escapes), values
+/// as their raw text.
+struct Members<'a>(Vec<(&'a str, &'a serde_json::value::RawValue)>);
+
+impl<'de> serde::Deserialize<'de> for Members<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Members<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Members<'de>, A::Error> {
+                let mut members = Vec::with_capacity(map.size_hint().unwrap_or(8));
+                while let Some(member) = map.next_entry()? {
+                    members.push(member);
+                }
+                Ok(Members(members))
+            }
+        }
+        d.deserialize_map(Visit)
+    }
+}
+
+/// The fast path for the common case, a flat JSON object: only the values that may be mapped
+/// are parsed, and the other members are copied into `fields` as they were written. `None`
+/// (use the general path) for anything else: keys with escapes, nested objects that may hold a
+/// mapped field, OpenTelemetry, not an object.
+fn flat_json(raw: &[u8], ctx: &time::TimeContext) -> Option<Record> {
+    let Members(members) = serde_json::from_slice(raw).ok()?;
+    let mut chosen: [Option<(usize, usize)>; 7] = Default::default();
+    let mut parsed: Vec<Option<Value>> = vec![None; members.len()];
+    for (at, (key, value)) in members.iter().enumerate() {
+        let text = value.get();
+        if *key == "resourceLogs" || (text.starts_with('{') && NESTED.contains(key)) {
+            return None;
+        }
+        for (i, (role, keys)) in ROLES.iter().enumerate() {
+            let Some(rank) = keys.iter().position(|k| k == key) else {
+                continue;
+            };
+            if chosen[i].is_some_and(|(r, _)| r <= rank) {
+                continue;
+            }
+            if parsed[at].is_none() {
+                parsed[at] = serde_json::from_str(text).ok();
+            }
+            if parsed[at].as_ref().is_some_and(|v| accepts(*role, v, ctx)) {
+                chosen[i] = Some((rank, at));
+            }
+        }
+    }
+    let mut taken = vec![false; members.len()];
+    let mut take = |i: usize| -> Option<Value> {
+        let (_, at) = chosen[i]?;
+        taken[at] = true;
+        parsed[at].take()
+    };
+    let mut record = Record::default();
+    if let Some(v) = take(0) {
+        record.ts_nanos = time_value(&v, ctx);
+        record.ts_text = scalar_text(&v).or_else(|| Some(v.to_string()));
+    }
+    if let Some(v) = take(1) {
+        record.level = level_value(&v);
+        record.level_text = scalar_text(&v);
+    }
+    if let Some(v) = take(2) {
+        record.message = crate::line::strip_ansi(&scalar_text(&v).unwrap_or_default());
+    }
+    record.service = take(3).and_then(|v| scalar_text(&v));
+    record.host = take(4).and_then(|v| scalar_text(&v));
+    record.trace_id = take(5).and_then(|v| scalar_text(&v));
+    record.span_id = take(6).and_then(|v| scalar_text(&v));
+    let rest: Vec<_> = members
+        .iter()
+        .zip(&taken)
+        .filter(|(_, t)| !**t)
+        .map(|(m, _)| m)
+        .collect();
+    if !rest.is_empty() {
+        let mut fields = String::with_capacity(raw.len());
+        fields.push('{');
+        for (i, (key, value)) in rest.iter().enumerate() {
+            if i > 0 {
+                fields.push(',');
+            }
+            fields.push('"');
+            fields.push_str(key);
+            fields.push_str("\":");
+            fields.push_str(value.get());
+        }
+        fields.push('}');
+        record.fields = Some(fields);
+    }
+    Some(record)
 }
 
 /// OpenTelemetry JSON (OTLP): `resourceLogs[].scopeLogs[].logRecords[]`.
