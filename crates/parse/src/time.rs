@@ -162,105 +162,91 @@ pub fn leading(text: &str, ctx: &TimeContext) -> Option<(i64, usize)> {
     Some((nanos, len))
 }
 
+impl Civil {
+    /// A date and time of day, without an offset and with the year as written.
+    fn new(
+        year: i32,
+        month: i32,
+        day: i32,
+        (hour, minute, second): (i32, i32, i32),
+        nanos: i32,
+    ) -> Self {
+        Self {
+            year,
+            month,
+            day,
+            hour,
+            minute,
+            second,
+            nanos,
+            offset: None,
+            guessed_year: false,
+        }
+    }
+
+    fn with_offset(self, offset: Option<i32>) -> Self {
+        Self { offset, ..self }
+    }
+
+    fn guessed(self, guessed_year: bool) -> Self {
+        Self {
+            guessed_year,
+            ..self
+        }
+    }
+}
+
 fn shapes(b: &[u8], at: usize, ctx: &TimeContext) -> Option<(Civil, usize)> {
     let d = |n| b.get(at + n).copied();
-    // YYYY-MM-DD[T ]HH:MM:SS / YYYY/MM/DD HH:MM:SS
+    let context_year = i32::from(ctx.year);
+    // YYYY-MM-DD[T ]HH:MM:SS / YYYY/MM/DD HH:MM:SS, optional fraction and offset
     if let (Some(y), Some(sep @ (b'-' | b'/'))) = (num(b, at, 4), d(4)) {
         if d(7) == Some(sep) && matches!(d(10), Some(b'T' | b't' | b' ' | b'_')) {
             let (mo, da) = (num(b, at + 5, 2)?, num(b, at + 8, 2)?);
-            let (h, mi, s) = hms(b, at + 11)?;
+            let clock = hms(b, at + 11)?;
             let (nanos, flen) = fraction(b, at + 19);
             let mut end = at + 19 + flen;
             let mut off = offset(b, end);
-            if off.is_none() && d(end - at) == Some(b' ') {
+            if off.is_none()
+                && matches!(b.get(end + 1), Some(b'+' | b'-'))
+                && d(end - at) == Some(b' ')
+            {
                 // "2024-01-01 10:00:00 +0100"
-                off = offset(b, end + 1)
-                    .filter(|_| matches!(b.get(end + 1), Some(b'+' | b'-')))
-                    .map(|(o, n)| (o, n + 1));
+                off = offset(b, end + 1).map(|(o, n)| (o, n + 1));
             }
             let offset = off.map(|(o, n)| {
                 end += n;
                 o
             });
-            return Some((
-                Civil {
-                    year: y,
-                    month: mo,
-                    day: da,
-                    hour: h,
-                    minute: mi,
-                    second: s,
-                    nanos,
-                    offset,
-                    guessed_year: false,
-                },
-                end,
-            ));
+            return Some((Civil::new(y, mo, da, clock, nanos).with_offset(offset), end));
         }
     }
     // yy/MM/dd HH:MM:SS (Spark, log4j's yy/MM/dd)
     if d(2) == Some(b'/') && d(5) == Some(b'/') && d(8) == Some(b' ') {
         let (y, mo, da) = (num(b, at, 2)?, num(b, at + 3, 2)?, num(b, at + 6, 2)?);
-        let (h, mi, s) = hms(b, at + 9)?;
+        let clock = hms(b, at + 9)?;
         let (nanos, flen) = fraction(b, at + 17);
-        return Some((
-            Civil {
-                year: 2000 + y,
-                month: mo,
-                day: da,
-                hour: h,
-                minute: mi,
-                second: s,
-                nanos,
-                offset: None,
-                guessed_year: false,
-            },
-            at + 17 + flen,
-        ));
+        return Some((Civil::new(2000 + y, mo, da, clock, nanos), at + 17 + flen));
     }
     // yyMMdd HHmmss (HDFS)
     if d(6) == Some(b' ') && d(13).is_none_or(|c| !c.is_ascii_digit()) {
         if let (Some(ymd), Some(t)) = (num(b, at, 6), num(b, at + 7, 6)) {
-            let (h, mi, s) = (t / 10000, t / 100 % 100, t % 100);
-            if h < 24 && mi < 60 && s < 60 {
-                return Some((
-                    Civil {
-                        year: 2000 + ymd / 10000,
-                        month: ymd / 100 % 100,
-                        day: ymd % 100,
-                        hour: h,
-                        minute: mi,
-                        second: s,
-                        nanos: 0,
-                        offset: None,
-                        guessed_year: false,
-                    },
-                    at + 13,
-                ));
+            let clock = (t / 10000, t / 100 % 100, t % 100);
+            if clock.0 < 24 && clock.1 < 60 && clock.2 < 60 {
+                let (y, mo, da) = (2000 + ymd / 10000, ymd / 100 % 100, ymd % 100);
+                return Some((Civil::new(y, mo, da, clock, 0), at + 13));
             }
         }
     }
-    // MM-DD HH:MM:SS.mmm (Android logcat threadtime)
+    // MM-DD HH:MM:SS.mmm (Android logcat threadtime): no year
     if d(2) == Some(b'-') && d(5) == Some(b' ') {
         let (mo, da) = (num(b, at, 2)?, num(b, at + 3, 2)?);
-        let (h, mi, s) = hms(b, at + 6)?;
+        let clock = hms(b, at + 6)?;
         let (nanos, flen) = fraction(b, at + 14);
-        return Some((
-            Civil {
-                year: i32::from(ctx.year),
-                month: mo,
-                day: da,
-                hour: h,
-                minute: mi,
-                second: s,
-                nanos,
-                offset: None,
-                guessed_year: true,
-            },
-            at + 14 + flen,
-        ));
+        let civil = Civil::new(context_year, mo, da, clock, nanos).guessed(true);
+        return Some((civil, at + 14 + flen));
     }
-    // Mon DD HH:MM:SS (syslog), also "Mon  D"
+    // Mon DD HH:MM:SS (syslog), also "Mon  D", and "Mon DD HH:MM:SS YYYY"
     if let Some(mo) = month(b, at) {
         if d(3) == Some(b' ') {
             let (day_at, day_len) = if d(4) == Some(b' ') {
@@ -275,35 +261,22 @@ fn shapes(b: &[u8], at: usize, ctx: &TimeContext) -> Option<(Civil, usize)> {
                 return None;
             }
             let t = day_at + day_len + 1;
-            let (h, mi, s) = hms(b, t)?;
+            let clock = hms(b, t)?;
             let (nanos, flen) = fraction(b, t + 8);
-            let mut end = t + 8 + flen;
-            // "Mon DD HH:MM:SS YYYY" (some syslog daemons)
-            let mut year = i32::from(ctx.year);
-            let mut year_guessed = true;
-            if b.get(end) == Some(&b' ') {
-                if let Some(y) = num(b, end + 1, 4)
-                    .filter(|_| b.get(end + 5).is_none_or(|c| !c.is_ascii_digit()))
-                {
-                    year = y;
-                    year_guessed = false;
-                    end += 5;
-                }
-            }
-            return Some((
-                Civil {
-                    year,
-                    month: i32::from(mo),
-                    day: da,
-                    hour: h,
-                    minute: mi,
-                    second: s,
-                    nanos,
-                    offset: None,
-                    guessed_year: year_guessed,
-                },
-                end,
-            ));
+            let end = t + 8 + flen;
+            let written_year = (b.get(end) == Some(&b' '))
+                .then(|| num(b, end + 1, 4))
+                .flatten()
+                .filter(|_| b.get(end + 5).is_none_or(|c| !c.is_ascii_digit()));
+            let civil = Civil::new(
+                written_year.unwrap_or(context_year),
+                i32::from(mo),
+                da,
+                clock,
+                nanos,
+            )
+            .guessed(written_year.is_none());
+            return Some((civil, if written_year.is_some() { end + 5 } else { end }));
         }
     }
     // Www Mon DD HH:MM:SS[.ffffff] YYYY (Apache error log, ctime)
@@ -320,31 +293,18 @@ fn shapes(b: &[u8], at: usize, ctx: &TimeContext) -> Option<(Civil, usize)> {
         };
         let da = num(b, day_at, day_len)?;
         let t = day_at + day_len + 1;
-        let (h, mi, s) = hms(b, t)?;
+        let clock = hms(b, t)?;
         let (nanos, flen) = fraction(b, t + 8);
         let y_at = t + 8 + flen + 1;
         let y = num(b, y_at, 4)?;
-        return Some((
-            Civil {
-                year: y,
-                month: i32::from(mo),
-                day: da,
-                hour: h,
-                minute: mi,
-                second: s,
-                nanos,
-                offset: None,
-                guessed_year: false,
-            },
-            y_at + 4,
-        ));
+        return Some((Civil::new(y, i32::from(mo), da, clock, nanos), y_at + 4));
     }
     // DD/Mon/YYYY:HH:MM:SS +zzzz (access logs)
     if d(2) == Some(b'/') && d(6) == Some(b'/') && d(11) == Some(b':') {
         let da = num(b, at, 2)?;
         let mo = month(b, at + 3)?;
         let y = num(b, at + 7, 4)?;
-        let (h, mi, s) = hms(b, at + 12)?;
+        let clock = hms(b, at + 12)?;
         let (nanos, flen) = fraction(b, at + 20);
         let mut end = at + 20 + flen;
         let mut offset_secs = None;
@@ -355,17 +315,7 @@ fn shapes(b: &[u8], at: usize, ctx: &TimeContext) -> Option<(Civil, usize)> {
             }
         }
         return Some((
-            Civil {
-                year: y,
-                month: i32::from(mo),
-                day: da,
-                hour: h,
-                minute: mi,
-                second: s,
-                nanos,
-                offset: offset_secs,
-                guessed_year: false,
-            },
+            Civil::new(y, i32::from(mo), da, clock, nanos).with_offset(offset_secs),
             end,
         ));
     }
