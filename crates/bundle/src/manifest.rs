@@ -43,6 +43,8 @@ pub struct SegmentEntry {
     pub first_seq: u64,
     pub record_count: u64,
     pub bytes: u64,
+    /// When the segment was created (nanoseconds since the epoch, from its header).
+    pub created_nanos: i64,
     /// Whether the segment ends with a footer (else it is the live segment).
     pub sealed: bool,
     pub min_ts_nanos: Option<i64>,
@@ -69,6 +71,7 @@ impl SegmentEntry {
             first_seq: footer.first_seq,
             record_count: footer.record_count,
             bytes,
+            created_nanos: header.created_nanos,
             sealed,
             min_ts_nanos: footer.min_ts_nanos,
             max_ts_nanos: footer.max_ts_nanos,

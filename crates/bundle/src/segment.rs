@@ -121,6 +121,11 @@ impl SegmentWriter {
         self.header.segment_seq
     }
 
+    /// When the segment was created (nanoseconds since the epoch).
+    pub(crate) fn created_nanos(&self) -> i64 {
+        self.header.created_nanos
+    }
+
     pub(crate) fn writer_id(&self) -> WriterId {
         self.header.writer_id
     }

@@ -63,6 +63,8 @@ pub struct Retention {
     pub max_segments: Option<usize>,
     /// Keep at most this many bytes of segments (the live one included).
     pub max_bytes: Option<u64>,
+    /// Delete a segment once it has been sealed this long (its successor is this old).
+    pub max_age: Option<Duration>,
 }
 
 /// How a [`Writer`] behaves.
@@ -696,13 +698,23 @@ impl Io {
     }
 
     fn apply_retention(&mut self, retention: Retention) -> Result<(), WriterError> {
-        let live_bytes = self.segment.as_ref().map_or(0, SegmentWriter::len);
+        let live = self.segment.as_ref().expect("open");
+        let (live_bytes, live_created) = (live.len(), live.created_nanos());
+        let oldest_kept = retention
+            .max_age
+            .map(|age| crate::segment::now_nanos().saturating_sub(age.as_nanos() as i64));
         let mut removed = false;
         loop {
             let count = self.sealed.len() + 1;
             let bytes: u64 = self.sealed.iter().map(|s| s.bytes).sum::<u64>() + live_bytes;
+            // A segment stopped taking records when its successor was created.
+            let sealed_at = self
+                .sealed
+                .get(1)
+                .map_or(live_created, |next| next.created_nanos);
             let over = retention.max_segments.is_some_and(|max| count > max.max(1))
-                || retention.max_bytes.is_some_and(|max| bytes > max);
+                || retention.max_bytes.is_some_and(|max| bytes > max)
+                || oldest_kept.is_some_and(|oldest| sealed_at <= oldest);
             if !over || self.sealed.is_empty() {
                 break;
             }

@@ -235,6 +235,7 @@ fn retention_survives_power_loss() {
             retention: Retention {
                 max_segments: Some(2),
                 max_bytes: None,
+                max_age: None,
             },
         },
     );

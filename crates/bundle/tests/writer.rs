@@ -95,6 +95,7 @@ fn retention_keeps_the_newest_segments() {
         retention: Retention {
             max_segments: Some(3),
             max_bytes: None,
+            max_age: None,
         },
         ..small_segments(Durability::Manual)
     };
@@ -109,6 +110,57 @@ fn retention_keeps_the_newest_segments() {
     assert_eq!(
         check_prefix(&StdFs, dir.path(), first, 300, 200).unwrap(),
         300
+    );
+}
+
+#[test]
+fn retention_by_age_deletes_segments_sealed_long_enough_ago() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = Options {
+        retention: Retention {
+            max_age: Some(Duration::from_millis(1500)),
+            ..Retention::default()
+        },
+        ..small_segments(Durability::Manual)
+    };
+    let (writer, _) = Writer::open(dir.path(), options).unwrap();
+    for seq in 1..=100 {
+        writer.append(&record(seq, 200)).unwrap();
+    }
+    writer.sync().unwrap();
+    let segments = || {
+        std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .path()
+                    .extension()
+                    .is_some_and(|x| x == "seg")
+            })
+            .count()
+    };
+    let before = segments();
+    assert!(before > 3, "{before} segments: young ones are kept");
+    std::thread::sleep(Duration::from_millis(1700));
+    // The next rotation applies retention: everything sealed before the pause goes.
+    for seq in 101..=130 {
+        writer.append(&record(seq, 200)).unwrap();
+    }
+    let closed = writer.close().unwrap();
+    let first = closed.manifest.segments[0].first_seq;
+    assert!(
+        first > 60,
+        "old segments were deleted (records start at {first})"
+    );
+    assert!(
+        segments() < before,
+        "{} segments left of {before}",
+        segments()
+    );
+    assert_eq!(
+        check_prefix(&StdFs, dir.path(), first, 130, 200).unwrap(),
+        130
     );
 }
 
