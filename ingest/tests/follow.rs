@@ -38,7 +38,7 @@ impl Follower {
     /// SIGTERM: a graceful stop.
     fn stop(mut self) {
         // SAFETY: plain kill(2) on our own child.
-        unsafe { libc_kill(self.0.id() as i32, 15) };
+        unsafe { libc::kill(self.0.id() as libc::pid_t, libc::SIGTERM) };
         let _ = self.0.wait();
     }
 }
@@ -48,11 +48,6 @@ impl Drop for Follower {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-extern "C" {
-    #[link_name = "kill"]
-    fn libc_kill(pid: i32, sig: i32) -> i32;
 }
 
 fn append(path: &Path, from: u32, to: u32) {
