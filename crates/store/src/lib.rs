@@ -7,7 +7,13 @@
 //! Opening a [`Store`] brings its schema to [`SCHEMA_VERSION`] through the migrations in
 //! [`schema`], in one transaction: a store is never left half-migrated.
 
+pub mod fts5;
+mod import;
+pub mod key;
 mod schema;
+pub mod tokenizer;
+
+pub use import::{Flow, ImportOptions, Progress, SegmentReport};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
@@ -22,6 +28,17 @@ pub enum StoreError {
     /// SQLite reported an error.
     #[error(transparent)]
     Sqlite(#[from] rusqlite::Error),
+    /// A segment could not be read at all (its header is damaged, or reading it failed).
+    #[error(transparent)]
+    Read(#[from] trawl_bundle::ReadError),
+    /// Storing records from `file` failed; the batch that started at `offset` was rolled back
+    /// and everything committed before it stays.
+    #[error("{file}: importing the records from offset {offset} failed: {source}")]
+    Import {
+        file: String,
+        offset: u64,
+        source: rusqlite::Error,
+    },
 }
 
 /// Result of store operations.
@@ -60,6 +77,7 @@ impl Store {
         // Temporary tables and sort spills stay in memory: in the browser every extra file
         // would take one of the fixed OPFS access handles.
         conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;")?;
+        fts5::register_tokenizer(&conn)?;
         schema::migrate(&mut conn)?;
         conn.execute(
             "UPDATE store_info SET open_count = open_count + 1 WHERE id = 1",

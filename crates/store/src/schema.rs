@@ -19,6 +19,49 @@ const MIGRATIONS: &[&str] = &[
          key TEXT PRIMARY KEY,
          value TEXT NOT NULL
      ) STRICT;",
+    // 2: imported segments, their records, and the full-text index over them.
+    "CREATE TABLE segments (
+         id INTEGER PRIMARY KEY,
+         writer_id TEXT NOT NULL,
+         segment_seq INTEGER NOT NULL,
+         salt TEXT NOT NULL,
+         bundle TEXT NOT NULL,
+         file TEXT NOT NULL,
+         first_seq INTEGER NOT NULL,
+         next_seq INTEGER NOT NULL,
+         records INTEGER NOT NULL,
+         min_ts INTEGER,
+         max_ts INTEGER,
+         findings TEXT NOT NULL,
+         complete INTEGER NOT NULL,
+         UNIQUE (writer_id, segment_seq, salt)
+     ) STRICT;
+     CREATE TABLE records (
+         id INTEGER PRIMARY KEY,
+         ts INTEGER,
+         level INTEGER,
+         service TEXT,
+         host TEXT,
+         trace_id TEXT,
+         span_id TEXT,
+         message TEXT NOT NULL,
+         fields TEXT,
+         raw BLOB,
+         source TEXT,
+         line INTEGER,
+         segment INTEGER NOT NULL,
+         seq INTEGER NOT NULL
+     ) STRICT;
+     CREATE INDEX records_level ON records(level);
+     CREATE INDEX records_service ON records(service) WHERE service IS NOT NULL;
+     CREATE INDEX records_host ON records(host) WHERE host IS NOT NULL;
+     CREATE INDEX records_trace ON records(trace_id) WHERE trace_id IS NOT NULL;
+     CREATE INDEX records_source ON records(source, line);
+     CREATE VIRTUAL TABLE records_fts USING fts5(
+         message, fields,
+         content = 'records', content_rowid = 'id',
+         tokenize = 'trawl', detail = full
+     );",
 ];
 
 /// The schema version this build creates and understands.

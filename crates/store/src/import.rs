@@ -1,0 +1,310 @@
+//! Streaming import of bundle segments into the store.
+//!
+//! A segment is read frame by frame with [`SegmentReader`]; its records go in in batches, one
+//! transaction each, so memory stays bounded by one batch whatever the segment's size. Each
+//! batch also advances the segment's row in `segments` (the next sequence to import), in the
+//! same transaction: an import that fails, is cancelled or is killed resumes exactly where
+//! the last committed batch ended, and importing a segment again adds nothing it already has
+//! (a live segment that grew adds just the new records).
+
+use std::io::Read;
+
+use rusqlite::{params, Transaction};
+use trawl_bundle::{Finding, Item, Record, SegmentReader};
+
+use crate::key::KeyAllocator;
+use crate::{Result, Store, StoreError};
+
+/// How an import is run.
+#[derive(Debug, Clone, Copy)]
+pub struct ImportOptions {
+    /// Records per transaction. Bigger batches import faster; progress, cancellation and the
+    /// work lost to a failure come in batches of this size.
+    pub batch_records: usize,
+}
+
+impl Default for ImportOptions {
+    fn default() -> Self {
+        Self {
+            batch_records: 20_000,
+        }
+    }
+}
+
+/// Where an import is, reported after every committed batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Progress {
+    /// The segment file being imported.
+    pub file: String,
+    /// Records committed from this segment by this import so far.
+    pub records: u64,
+    /// How far into the segment file the import has read, in bytes.
+    pub offset: u64,
+}
+
+/// What the progress callback wants next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    Continue,
+    /// Stop after the batch just committed; everything committed stays.
+    Cancel,
+}
+
+/// What importing one segment did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SegmentReport {
+    pub file: String,
+    /// Records added by this import.
+    pub imported: u64,
+    /// Records skipped because the store already had them.
+    pub already_present: u64,
+    /// Integrity findings of the segment (torn tail, bad frames, gaps), also kept in the store.
+    pub findings: Vec<Finding>,
+    /// Whether the callback cancelled the import.
+    pub cancelled: bool,
+}
+
+/// One record read from the segment, waiting for its batch.
+struct Pending {
+    seq: u64,
+    record: Record,
+}
+
+impl Store {
+    /// Imports the segment read from `src` (named `file` in reports, from bundle `bundle`),
+    /// calling `progress` after each committed batch.
+    ///
+    /// Integrity findings inside the segment are not errors: the valid frames are imported and
+    /// the findings reported and stored. An error (an unreadable segment, a full disk, an
+    /// exhausted quota) rolls back the batch in flight and names the file and the offset of
+    /// the batch; batches committed before it stay.
+    pub fn import_segment<R: Read>(
+        &mut self,
+        bundle: &str,
+        file: &str,
+        src: R,
+        options: ImportOptions,
+        progress: &mut dyn FnMut(&Progress) -> Flow,
+    ) -> Result<SegmentReport> {
+        let mut reader = SegmentReader::open(src, file)?;
+        let header = *reader.header();
+        let writer_id = header.writer_id.to_string();
+        let salt = format!("{:016x}", header.salt);
+        let (segment_id, mut next_seq) = self
+            .segment_row(&writer_id, header.segment_seq, &salt, bundle, file, header.first_record_seq)
+            .map_err(|source| import_error(file, 0, source))?;
+
+        let mut report = SegmentReport {
+            file: file.to_owned(),
+            imported: 0,
+            already_present: 0,
+            findings: Vec::new(),
+            cancelled: false,
+        };
+        let mut batch = Batch {
+            segment_id,
+            pending: Vec::with_capacity(options.batch_records),
+            offset: 0,
+            keys: KeyAllocator::default(),
+            last_source: None,
+            committed: 0,
+        };
+        let mut offset = 0;
+        while let Some(item) = reader.next() {
+            match item? {
+                Item::Finding(finding) => report.findings.push(finding),
+                Item::Records {
+                    offset: frame_offset,
+                    first_seq,
+                    records,
+                } => {
+                    offset = frame_offset;
+                    if batch.pending.is_empty() {
+                        batch.offset = frame_offset;
+                    }
+                    for (seq, record) in (first_seq..).zip(records) {
+                        if seq < next_seq {
+                            report.already_present += 1;
+                        } else {
+                            batch.pending.push(Pending { seq, record });
+                        }
+                    }
+                    if batch.pending.len() >= options.batch_records {
+                        next_seq = batch.commit(self, file)?.unwrap_or(next_seq);
+                        report.imported = batch.committed;
+                        let flow = progress(&Progress {
+                            file: file.to_owned(),
+                            records: report.imported,
+                            offset: frame_offset,
+                        });
+                        if flow == Flow::Cancel {
+                            report.cancelled = true;
+                            return Ok(report);
+                        }
+                    }
+                }
+            }
+        }
+        let end = reader.finish()?;
+        if batch.commit(self, file)?.is_some() {
+            report.imported = batch.committed;
+            if progress(&Progress {
+                file: file.to_owned(),
+                records: report.imported,
+                offset: end.file_len,
+            }) == Flow::Cancel
+            {
+                report.cancelled = true;
+            }
+        }
+        let findings = serde_json::to_string(&report.findings).expect("findings serialize");
+        self.conn
+            .execute(
+                "UPDATE segments SET findings = ?2, complete = ?3 WHERE id = ?1",
+                params![segment_id, findings, end.footer.is_some()],
+            )
+            .map_err(|e| import_error(file, offset, e))?;
+        Ok(report)
+    }
+
+    /// The id of the segment's row (created if new) and the next sequence it needs.
+    fn segment_row(
+        &self,
+        writer_id: &str,
+        segment_seq: u64,
+        salt: &str,
+        bundle: &str,
+        file: &str,
+        first_seq: u64,
+    ) -> rusqlite::Result<(i64, u64)> {
+        self.conn.execute(
+            "INSERT INTO segments(writer_id, segment_seq, salt, bundle, file, first_seq, next_seq,
+                                  records, findings, complete)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, 0, '[]', 0)
+             ON CONFLICT DO NOTHING",
+            params![writer_id, segment_seq as i64, salt, bundle, file, first_seq as i64],
+        )?;
+        self.conn.query_row(
+            "SELECT id, next_seq FROM segments
+             WHERE writer_id = ?1 AND segment_seq = ?2 AND salt = ?3",
+            params![writer_id, segment_seq as i64, salt],
+            |row| Ok((row.get(0)?, row.get::<_, i64>(1)?.unsigned_abs())),
+        )
+    }
+}
+
+/// Records waiting to be committed together.
+struct Batch {
+    segment_id: i64,
+    pending: Vec<Pending>,
+    /// Offset of the frame the batch starts in: where an error is reported.
+    offset: u64,
+    keys: KeyAllocator,
+    last_source: Option<String>,
+    committed: u64,
+}
+
+impl Batch {
+    /// Commits the pending records in one transaction; returns the next sequence the segment
+    /// needs, or `None` if nothing was pending. On error nothing of the batch is stored.
+    fn commit(&mut self, store: &mut Store, file: &str) -> Result<Option<u64>> {
+        let Some(last) = self.pending.last() else {
+            return Ok(None);
+        };
+        let next_seq = last.seq + 1;
+        let at = self.offset;
+        let tx = store
+            .conn
+            .transaction()
+            .map_err(|e| import_error(file, at, e))?;
+        insert_batch(&tx, self)
+            .and_then(|()| tx.commit())
+            .map_err(|e| import_error(file, at, e))?;
+        self.committed += self.pending.len() as u64;
+        self.pending.clear();
+        Ok(Some(next_seq))
+    }
+}
+
+/// Inserts one batch and advances its segment's row, inside `tx`.
+fn insert_batch(tx: &Transaction<'_>, batch: &mut Batch) -> rusqlite::Result<()> {
+    let Batch {
+        segment_id,
+        pending,
+        keys,
+        last_source,
+        ..
+    } = batch;
+    let segment_id = *segment_id;
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO records(id, ts, level, service, host, trace_id, span_id, message, fields,
+                             raw, source, line, segment, seq)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+         ON CONFLICT(id) DO NOTHING",
+    )?;
+    let mut index = tx.prepare_cached(
+        "INSERT INTO records_fts(rowid, message, fields) VALUES (?1, ?2, ?3)",
+    )?;
+    let (mut min_ts, mut max_ts) = (None::<i64>, None::<i64>);
+    for Pending { seq, record } in pending.iter() {
+        if record.source != *last_source {
+            keys.reset_time();
+            last_source.clone_from(&record.source);
+        }
+        let raw = record
+            .raw
+            .as_deref()
+            .filter(|raw| *raw != record.message.as_bytes());
+        let mut key = keys.next(record.ts_nanos);
+        loop {
+            let inserted = insert.execute(params![
+                key,
+                record.ts_nanos,
+                record.level.map(|l| l.code()),
+                record.service,
+                record.host,
+                record.trace_id,
+                record.span_id,
+                record.message,
+                record.fields,
+                raw,
+                record.source,
+                record.line.map(|l| l as i64),
+                segment_id,
+                *seq as i64,
+            ])?;
+            if inserted == 1 {
+                break;
+            }
+            key = KeyAllocator::bump(key);
+        }
+        index.execute(params![key, record.message, record.fields])?;
+        if let Some(ts) = record.ts_nanos {
+            min_ts = Some(min_ts.map_or(ts, |m| m.min(ts)));
+            max_ts = Some(max_ts.map_or(ts, |m| m.max(ts)));
+        }
+    }
+    let last_seq = pending.last().map_or(0, |p| p.seq);
+    tx.execute(
+        "UPDATE segments SET next_seq = ?2, records = records + ?3,
+             min_ts = CASE WHEN ?4 IS NULL THEN min_ts ELSE min(coalesce(min_ts, ?4), ?4) END,
+             max_ts = CASE WHEN ?5 IS NULL THEN max_ts ELSE max(coalesce(max_ts, ?5), ?5) END
+         WHERE id = ?1",
+        params![
+            segment_id,
+            (last_seq + 1) as i64,
+            pending.len() as i64,
+            min_ts,
+            max_ts
+        ],
+    )?;
+    Ok(())
+}
+
+fn import_error(file: &str, offset: u64, source: rusqlite::Error) -> StoreError {
+    StoreError::Import {
+        file: file.to_owned(),
+        offset,
+        source,
+    }
+}

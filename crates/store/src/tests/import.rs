@@ -1,0 +1,182 @@
+use super::data::{self, OPENSSH};
+use super::test;
+use crate::{Flow, ImportOptions, Store, StoreError};
+use trawl_bundle::Finding;
+
+fn count(store: &Store, sql: &str) -> i64 {
+    store.conn.query_row(sql, [], |row| row.get(0)).unwrap()
+}
+
+fn matches(store: &Store, query: &str) -> i64 {
+    store
+        .conn
+        .query_row(
+            "SELECT count(*) FROM records_fts WHERE records_fts MATCH ?1",
+            [query],
+            |row| row.get(0),
+        )
+        .unwrap()
+}
+
+fn small_batches() -> ImportOptions {
+    ImportOptions { batch_records: 300 }
+}
+
+fn import(store: &mut Store, file: &str, bytes: &[u8]) -> crate::SegmentReport {
+    store
+        .import_segment("b", file, bytes, small_batches(), &mut |_| Flow::Continue)
+        .unwrap()
+}
+
+#[test]
+fn a_real_log_imports_completely_and_is_searchable() {
+    let records = data::parse("OpenSSH_2k.log", OPENSSH);
+    assert_eq!(records.len(), 2000);
+    let bytes = data::segment(1, 0, 0, &records, 128);
+    let mut store = Store::open_in_memory().unwrap();
+    let mut batches = Vec::new();
+    let report = store
+        .import_segment("b", "seg-0", &bytes[..], small_batches(), &mut |p| {
+            batches.push(p.clone());
+            Flow::Continue
+        })
+        .unwrap();
+    assert_eq!(report.imported, 2000);
+    assert!(report.findings.is_empty() && !report.cancelled);
+    assert!(batches.len() >= 6, "progress after every batch: {batches:?}");
+    assert_eq!(batches.last().unwrap().records, 2000);
+    assert_eq!(batches.last().unwrap().offset, bytes.len() as u64);
+    assert_eq!(count(&store, "SELECT count(*) FROM records"), 2000);
+    // Every record is found by its source line, in order of the keys (time).
+    assert_eq!(
+        count(&store, "SELECT count(DISTINCT line) FROM records WHERE source = 'OpenSSH_2k.log'"),
+        2000
+    );
+    let expected = OPENSSH.lines().filter(|l| l.contains("Failed password")).count() as i64;
+    assert!(expected > 0);
+    assert_eq!(matches(&store, "\"failed password\""), expected);
+    let ip = OPENSSH.lines().filter(|l| l.contains("173.234.31.186")).count() as i64;
+    assert!(ip > 0);
+    assert_eq!(matches(&store, "\"173.234.31.186\""), ip);
+    let (records, min_ts, max_ts): (i64, i64, i64) = store
+        .conn
+        .query_row("SELECT records, min_ts, max_ts FROM segments", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .unwrap();
+    assert_eq!(records, 2000);
+    assert!(min_ts < max_ts);
+}
+
+#[test]
+fn importing_again_changes_nothing_and_a_grown_segment_adds_only_the_new_records() {
+    let records = data::parse("OpenSSH_2k.log", OPENSSH);
+    let mut store = Store::open_in_memory().unwrap();
+    let first = data::segment(7, 3, 100, &records[..1200], 100);
+    assert_eq!(import(&mut store, "seg-3", &first).imported, 1200);
+    let again = import(&mut store, "seg-3", &first);
+    assert_eq!((again.imported, again.already_present), (0, 1200));
+    // The writer appended to the live segment: same identity, more frames.
+    let grown = data::segment(7, 3, 100, &records, 100);
+    let more = import(&mut store, "seg-3", &grown);
+    assert_eq!((more.imported, more.already_present), (800, 1200));
+    assert_eq!(count(&store, "SELECT count(*) FROM records"), 2000);
+    assert_eq!(count(&store, "SELECT count(DISTINCT seq) FROM records"), 2000);
+    assert_eq!(count(&store, "SELECT count(*) FROM segments"), 1);
+    assert_eq!(count(&store, "SELECT next_seq FROM segments"), 2100);
+    // A different segment with the same records is different data: it is imported.
+    let other = data::segment(8, 0, 0, &records[..10], 100);
+    assert_eq!(import(&mut store, "seg-0", &other).imported, 10);
+    assert_eq!(count(&store, "SELECT count(*) FROM records"), 2010);
+}
+
+#[test]
+fn a_damaged_frame_is_a_finding_and_the_rest_imports() {
+    let records = data::parse("OpenSSH_2k.log", OPENSSH);
+    let mut bytes = data::segment(1, 0, 0, &records, 100);
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xff;
+    let mut store = Store::open_in_memory().unwrap();
+    let report = import(&mut store, "seg-0", &bytes);
+    assert_eq!(report.findings.len(), 2, "{:?}", report.findings);
+    assert!(matches!(report.findings[0], Finding::BadFrame { .. }));
+    assert!(matches!(report.findings[1], Finding::SequenceGap { .. }));
+    assert_eq!(report.imported, 1900);
+    let stored: String = store
+        .conn
+        .query_row("SELECT findings FROM segments", [], |r| r.get(0))
+        .unwrap();
+    assert!(stored.contains("bad_frame"), "{stored}");
+}
+
+#[test]
+fn a_segment_that_is_not_one_is_an_error_naming_the_file() {
+    let mut store = Store::open_in_memory().unwrap();
+    let err = store
+        .import_segment("b", "notes.txt", &b"hello, not a segment at all, long enough to read a header from it"[..], small_batches(), &mut |_| Flow::Continue)
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Read(_)));
+    assert!(err.to_string().contains("notes.txt"), "{err}");
+    assert_eq!(count(&store, "SELECT count(*) FROM segments"), 0);
+}
+
+#[test]
+fn cancelling_keeps_committed_batches_and_the_next_import_resumes() {
+    let records = data::parse("OpenSSH_2k.log", OPENSSH);
+    let bytes = data::segment(1, 0, 0, &records, 100);
+    let mut store = Store::open_in_memory().unwrap();
+    let report = store
+        .import_segment("b", "seg-0", &bytes[..], small_batches(), &mut |_| Flow::Cancel)
+        .unwrap();
+    assert!(report.cancelled);
+    let kept = count(&store, "SELECT count(*) FROM records");
+    assert_eq!(kept as u64, report.imported);
+    assert!(kept > 0 && kept < 2000);
+    let rest = import(&mut store, "seg-0", &bytes);
+    assert_eq!(rest.imported + kept as u64, 2000);
+    assert_eq!(count(&store, "SELECT count(*) FROM records"), 2000);
+}
+
+#[test]
+fn a_full_disk_rolls_back_the_batch_and_reports_file_and_offset() {
+    let records = data::parse("HDFS_2k.log", data::HDFS);
+    let bytes = data::segment(1, 0, 0, &records, 100);
+    let mut store = Store::open_in_memory().unwrap();
+    let pages = count(&store, "PRAGMA page_count");
+    // Room for some batches, not all: SQLite then fails with SQLITE_FULL, as on a full disk or
+    // an exhausted browser quota.
+    store
+        .conn
+        .execute_batch(&format!("PRAGMA max_page_count = {}", pages + 60))
+        .unwrap();
+    let mut committed = 0;
+    let err = store
+        .import_segment("b", "seg-0", &bytes[..], small_batches(), &mut |p| {
+            committed = p.records;
+            Flow::Continue
+        })
+        .unwrap_err();
+    let StoreError::Import { file, offset, .. } = &err else {
+        panic!("{err:?}");
+    };
+    assert_eq!(file, "seg-0");
+    assert!(*offset > 0);
+    assert!(err.to_string().contains("full"), "{err}");
+    assert!(committed > 0, "some batches fit");
+    assert_eq!(count(&store, "SELECT count(*) FROM records") as u64, committed);
+    assert_eq!(count(&store, "SELECT next_seq FROM segments") as u64, committed);
+    // FTS holds exactly the committed records.
+    assert_eq!(
+        count(&store, "SELECT count(*) FROM records_fts WHERE records_fts MATCH 'block'") as usize,
+        count(&store, "SELECT count(*) FROM records WHERE message LIKE '%block%'") as usize
+    );
+    // With room again, the import finishes with nothing twice.
+    store.conn.execute_batch("PRAGMA max_page_count = 1073741823").unwrap();
+    let rest = import(&mut store, "seg-0", &bytes);
+    assert_eq!(rest.imported + committed, 2000);
+    assert_eq!(count(&store, "SELECT count(*) FROM records"), 2000);
+    store
+        .conn
+        .execute_batch("INSERT INTO records_fts(records_fts) VALUES ('integrity-check')")
+        .unwrap();
+}
