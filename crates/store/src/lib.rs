@@ -10,6 +10,7 @@
 pub mod fts5;
 mod import;
 pub mod key;
+pub mod query;
 mod schema;
 pub mod tokenizer;
 
