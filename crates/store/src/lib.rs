@@ -8,13 +8,17 @@
 //! [`schema`], in one transaction: a store is never left half-migrated.
 
 pub mod fts5;
+mod functions;
 mod import;
 pub mod key;
 pub mod query;
 mod schema;
+mod search;
 pub mod tokenizer;
 
 pub use import::{Flow, ImportOptions, Progress, SegmentReport};
+pub use query::{Query, QueryError};
+pub use search::{Context, Cursor, Detail, Facet, FacetValue, Gap, Histogram, Order, Page, Row};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
@@ -79,6 +83,7 @@ impl Store {
         // would take one of the fixed OPFS access handles.
         conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;")?;
         fts5::register_tokenizer(&conn)?;
+        functions::register(&conn)?;
         schema::migrate(&mut conn)?;
         conn.execute(
             "UPDATE store_info SET open_count = open_count + 1 WHERE id = 1",

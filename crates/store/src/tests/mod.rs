@@ -5,6 +5,7 @@ use super::*;
 
 mod data;
 mod import;
+mod search;
 
 #[cfg(target_arch = "wasm32")]
 pub(crate) use wasm_bindgen_test::wasm_bindgen_test as test;

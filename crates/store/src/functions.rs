@@ -1,0 +1,28 @@
+//! SQL functions trawl's queries call.
+
+use std::sync::Arc;
+
+use regex::Regex;
+use rusqlite::functions::FunctionFlags;
+use rusqlite::types::ValueRef;
+use rusqlite::Connection;
+
+/// Registers `trawl_regexp(pattern, text)`: whether `text` matches the Rust regex `pattern`
+/// (compiled once per statement). NULL text does not match.
+pub(crate) fn register(conn: &Connection) -> rusqlite::Result<()> {
+    conn.create_scalar_function(
+        "trawl_regexp",
+        2,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let re: Arc<Regex> = ctx.get_or_create_aux(0, |pattern| {
+                Regex::new(pattern.as_str()?)
+                    .map_err(|e| rusqlite::Error::UserFunctionError(Box::new(e)))
+            })?;
+            Ok(match ctx.get_raw(1) {
+                ValueRef::Text(text) => re.is_match(&String::from_utf8_lossy(text)),
+                _ => false,
+            })
+        },
+    )
+}

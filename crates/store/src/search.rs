@@ -1,0 +1,432 @@
+//! What the viewer asks of the store: pages of results, totals, histograms, facets, context,
+//! traces and gaps, all for a [`Query`].
+//!
+//! Results are in key order ([`crate::key`]): time at millisecond resolution, then arrival.
+//! Pages are keyset-paginated by key, so a page costs the same at row 10 and at row 10 million,
+//! and a page stays put while more records are imported.
+
+use rusqlite::types::Value;
+use rusqlite::{params, params_from_iter, OptionalExtension, Row as SqlRow};
+use serde::Serialize;
+
+use crate::key;
+use crate::query::{compile, Compiled, Frag, Query};
+use crate::{Result, Store};
+
+/// One result row: everything the result list shows (the raw bytes come with [`Store::record`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Row {
+    /// The record's key: time-ordered, unique in the store, the cursor for pagination.
+    pub id: i64,
+    pub ts_nanos: Option<i64>,
+    /// Level code: 1 = trace … 6 = fatal.
+    pub level: Option<u8>,
+    pub service: Option<String>,
+    pub host: Option<String>,
+    pub trace_id: Option<String>,
+    pub span_id: Option<String>,
+    pub message: String,
+    /// The structured fields as JSON object text.
+    pub fields: Option<String>,
+    pub source: Option<String>,
+    pub line: Option<u64>,
+}
+
+const ROW_COLUMNS: &str =
+    "r.id, r.ts, r.level, r.service, r.host, r.trace_id, r.span_id, r.message, r.fields, r.source, r.line";
+
+impl Row {
+    fn from_sql(row: &SqlRow<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            id: row.get(0)?,
+            ts_nanos: row.get(1)?,
+            level: row.get(2)?,
+            service: row.get(3)?,
+            host: row.get(4)?,
+            trace_id: row.get(5)?,
+            span_id: row.get(6)?,
+            message: row.get(7)?,
+            fields: row.get(8)?,
+            source: row.get(9)?,
+            line: row.get::<_, Option<i64>>(10)?.map(i64::unsigned_abs),
+        })
+    }
+}
+
+/// A record with its raw bytes, for the detail pane.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Detail {
+    pub row: Row,
+    /// The line(s) exactly as read; the message bytes when they were the same.
+    pub raw: Vec<u8>,
+    /// The bundle the record was imported from.
+    pub bundle: String,
+}
+
+/// Which end of the results a page starts from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Order {
+    NewestFirst,
+    OldestFirst,
+}
+
+/// Where a page starts, in the display order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Cursor {
+    /// The first page.
+    Start,
+    /// The page after the row with this id (scrolling on).
+    After(i64),
+    /// The page before the row with this id (scrolling back), still in display order.
+    Before(i64),
+}
+
+/// A page of results in display order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Page {
+    pub rows: Vec<Row>,
+    /// Whether more rows lie beyond the page in the direction it was read.
+    pub more: bool,
+}
+
+/// Record counts per time bucket and level.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Histogram {
+    /// Start of the first bucket (Unix nanoseconds).
+    pub start_nanos: i64,
+    /// Width of every bucket.
+    pub bucket_nanos: i64,
+    /// Per bucket: counts by level code (index 0: records without a level).
+    pub buckets: Vec<[u64; 7]>,
+}
+
+/// A field to count values of.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Facet {
+    Level,
+    Service,
+    Host,
+    Source,
+    /// A structured field, dotted for nesting.
+    Field(String),
+}
+
+/// One value of a facet and how many results have it (`None`: the field is absent).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FacetValue {
+    pub value: Option<String>,
+    pub count: u64,
+}
+
+/// Records around one record, from the same source, in line order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Context {
+    pub before: Vec<Row>,
+    pub record: Row,
+    pub after: Vec<Row>,
+}
+
+/// A silence in one source longer than asked for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Gap {
+    pub source: Option<String>,
+    /// The last record before the gap and the first after it.
+    pub before_id: i64,
+    pub after_id: i64,
+    pub from_nanos: i64,
+    pub to_nanos: i64,
+}
+
+/// The SQL that selects a query's records, in pieces a statement is built from.
+struct Plan {
+    compiled: Compiled,
+}
+
+impl Plan {
+    /// `FROM … WHERE …` selecting the results as `r`, optionally only keys `op bound`; and
+    /// the column to order by (FTS5's rowid when FTS5 drives, so it walks its index in order).
+    fn from_where(&self, bound: Option<(&str, i64)>) -> (Frag, &'static str) {
+        let c = &self.compiled;
+        let mut sql = String::new();
+        let mut params = Vec::new();
+        let key = if let Some(fts) = &c.fts {
+            sql.push_str(
+                " FROM records_fts CROSS JOIN records r ON r.id = records_fts.rowid \
+                 WHERE records_fts MATCH ?",
+            );
+            params.push(Value::Text(fts.clone()));
+            "records_fts.rowid"
+        } else {
+            sql.push_str(" FROM records r WHERE 1");
+            "r.id"
+        };
+        for (op, value) in [(">=", c.lo), ("<", c.hi)]
+            .into_iter()
+            .chain(bound.map(|(op, v)| (op, Some(v))))
+        {
+            if let Some(v) = value {
+                sql.push_str(&format!(" AND {key} {op} ?"));
+                params.push(Value::Integer(v));
+            }
+        }
+        if let Some(filter) = &c.filter {
+            sql.push_str(" AND ");
+            sql.push_str(&filter.sql);
+            params.extend(filter.params.iter().cloned());
+        }
+        (Frag { sql, params }, key)
+    }
+}
+
+impl Store {
+    fn plan(&self, query: &Query) -> Result<Plan> {
+        let newest: Option<i64> = self
+            .conn
+            .query_row("SELECT max(max_ts) FROM segments", [], |r| r.get(0))?;
+        Ok(Plan {
+            compiled: compile(&query.expr, newest.unwrap_or(0)),
+        })
+    }
+
+    /// Up to `limit` results of `query` from `cursor` on, in `order`.
+    pub fn page(&self, query: &Query, order: Order, cursor: Cursor, limit: usize) -> Result<Page> {
+        let plan = self.plan(query)?;
+        // Reading backwards is reading the other order and turning the page around.
+        let (descending, bound, reverse) = match (order, cursor) {
+            (Order::NewestFirst, Cursor::Start) => (true, None, false),
+            (Order::OldestFirst, Cursor::Start) => (false, None, false),
+            (Order::NewestFirst, Cursor::After(id)) => (true, Some(("<", id)), false),
+            (Order::OldestFirst, Cursor::After(id)) => (false, Some((">", id)), false),
+            (Order::NewestFirst, Cursor::Before(id)) => (false, Some((">", id)), true),
+            (Order::OldestFirst, Cursor::Before(id)) => (true, Some(("<", id)), true),
+        };
+        let (mut frag, key) = plan.from_where(bound);
+        let dir = if descending { "DESC" } else { "ASC" };
+        let sql = format!("SELECT {ROW_COLUMNS}{} ORDER BY {key} {dir} LIMIT ?", frag.sql);
+        frag.params.push(Value::Integer(limit as i64 + 1));
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let mut rows = stmt
+            .query_map(params_from_iter(frag.params), Row::from_sql)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let more = rows.len() > limit;
+        rows.truncate(limit);
+        if reverse {
+            rows.reverse();
+        }
+        Ok(Page { rows, more })
+    }
+
+    /// The exact number of results of `query`.
+    pub fn count(&self, query: &Query) -> Result<u64> {
+        let plan = self.plan(query)?;
+        let c = &plan.compiled;
+        let (frag, _) = plan.from_where(None);
+        // FTS5 alone counts without touching the records.
+        let sql = match (&c.fts, &c.filter) {
+            (Some(_), None) => format!(
+                "SELECT count(*){}",
+                frag.sql.replacen(
+                    " CROSS JOIN records r ON r.id = records_fts.rowid",
+                    "",
+                    1
+                )
+            ),
+            _ => format!("SELECT count(*){}", frag.sql),
+        };
+        let n: i64 = self
+            .conn
+            .prepare_cached(&sql)?
+            .query_row(params_from_iter(frag.params), |r| r.get(0))?;
+        Ok(n.unsigned_abs())
+    }
+
+    /// Results of `query` per time bucket and level: `buckets` buckets spanning the query's
+    /// time range (or all the store's records), each a whole number of milliseconds wide.
+    pub fn histogram(&self, query: &Query, buckets: usize) -> Result<Histogram> {
+        let plan = self.plan(query)?;
+        let c = &plan.compiled;
+        let (min, max): (Option<i64>, Option<i64>) =
+            self.conn
+                .query_row("SELECT min(id), max(id) FROM records", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?;
+        let buckets = buckets.max(1);
+        let (Some(min), Some(max)) = (min, max) else {
+            return Ok(Histogram {
+                start_nanos: 0,
+                bucket_nanos: 1_000_000,
+                buckets: vec![[0; 7]; buckets],
+            });
+        };
+        let ms = |k: i64| k >> key::SLOT_BITS;
+        let lo = ms(c.lo.unwrap_or(min).max(min));
+        let hi = ms(c.hi.map_or(max, |h| (h - 1).min(max))).max(lo) + 1;
+        let width = ((hi - lo + buckets as i64 - 1) / buckets as i64).max(1);
+        let (mut frag, key) = plan.from_where(None);
+        let sql = format!(
+            "SELECT (({key} >> {bits}) - ?) / ?, coalesce(r.level, 0), count(*){} GROUP BY 1, 2",
+            frag.sql,
+            bits = key::SLOT_BITS
+        );
+        let mut params = vec![Value::Integer(lo), Value::Integer(width)];
+        params.append(&mut frag.params);
+        let mut out = vec![[0u64; 7]; buckets];
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query(params_from_iter(params))?;
+        while let Some(row) = rows.next()? {
+            let (b, level, n): (i64, i64, i64) = (row.get(0)?, row.get(1)?, row.get(2)?);
+            if let (Ok(b), Ok(level)) = (usize::try_from(b), usize::try_from(level)) {
+                if b < buckets && level < 7 {
+                    out[b][level] += n.unsigned_abs();
+                }
+            }
+        }
+        Ok(Histogram {
+            start_nanos: key::time_of(lo << key::SLOT_BITS),
+            bucket_nanos: width * 1_000_000,
+            buckets: out,
+        })
+    }
+
+    /// The `limit` most common values of `facet` among the results of `query`, most common
+    /// first.
+    pub fn facet(&self, query: &Query, facet: &Facet, limit: usize) -> Result<Vec<FacetValue>> {
+        let plan = self.plan(query)?;
+        let (frag, _) = plan.from_where(None);
+        let mut params = Vec::new();
+        let column = match facet {
+            Facet::Level => "CAST(r.level AS TEXT)",
+            Facet::Service => "r.service",
+            Facet::Host => "r.host",
+            Facet::Source => "r.source",
+            Facet::Field(path) => {
+                params.push(Value::Text(format!("$.\"{}\"", path.replace('"', ""))));
+                "CAST(r.fields ->> ? AS TEXT)"
+            }
+        };
+        params.extend(frag.params);
+        params.push(Value::Integer(limit as i64));
+        let sql = format!(
+            "SELECT {column}, count(*){} GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ?",
+            frag.sql
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let values = stmt
+            .query_map(params_from_iter(params), |r| {
+                Ok(FacetValue {
+                    value: r.get(0)?,
+                    count: r.get::<_, i64>(1)?.unsigned_abs(),
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(values)
+    }
+
+    /// The record `id` with its raw bytes, or `None` if there is no such record.
+    pub fn record(&self, id: i64) -> Result<Option<Detail>> {
+        let sql = format!(
+            "SELECT {ROW_COLUMNS}, coalesce(r.raw, CAST(r.message AS BLOB)), s.bundle
+             FROM records r JOIN segments s ON s.id = r.segment WHERE r.id = ?1"
+        );
+        Ok(self
+            .conn
+            .prepare_cached(&sql)?
+            .query_row([id], |r| {
+                Ok(Detail {
+                    row: Row::from_sql(r)?,
+                    raw: r.get(11)?,
+                    bundle: r.get(12)?,
+                })
+            })
+            .optional()?)
+    }
+
+    /// Up to `before` and `after` records around record `id` from the same source, in line
+    /// order (key order for records without a source).
+    pub fn context(&self, id: i64, before: usize, after: usize) -> Result<Option<Context>> {
+        let Some(detail) = self.record(id)? else {
+            return Ok(None);
+        };
+        let record = detail.row;
+        let (before_rows, after_rows) = match (&record.source, record.line) {
+            (Some(source), Some(line)) => {
+                let near = |op: &str, dir: &str, n: usize| -> Result<Vec<Row>> {
+                    let sql = format!(
+                        "SELECT {ROW_COLUMNS} FROM records r
+                         WHERE r.source = ?1 AND (r.line {op} ?2 OR (r.line = ?2 AND r.id {op} ?3))
+                         ORDER BY r.line {dir}, r.id {dir} LIMIT ?4"
+                    );
+                    let rows = self
+                        .conn
+                        .prepare_cached(&sql)?
+                        .query_map(params![source, line as i64, id, n as i64], Row::from_sql)?
+                        .collect::<rusqlite::Result<Vec<_>>>()?;
+                    Ok(rows)
+                };
+                (near("<", "DESC", before)?, near(">", "ASC", after)?)
+            }
+            _ => {
+                let near = |op: &str, dir: &str, n: usize| -> Result<Vec<Row>> {
+                    let sql = format!(
+                        "SELECT {ROW_COLUMNS} FROM records r WHERE r.source IS NULL AND r.id {op} ?1
+                         ORDER BY r.id {dir} LIMIT ?2"
+                    );
+                    let rows = self
+                        .conn
+                        .prepare_cached(&sql)?
+                        .query_map(params![id, n as i64], Row::from_sql)?
+                        .collect::<rusqlite::Result<Vec<_>>>()?;
+                    Ok(rows)
+                };
+                (near("<", "DESC", before)?, near(">", "ASC", after)?)
+            }
+        };
+        let mut before_rows = before_rows;
+        before_rows.reverse();
+        Ok(Some(Context {
+            before: before_rows,
+            record,
+            after: after_rows,
+        }))
+    }
+
+    /// Every record of trace `trace_id`, in time order.
+    pub fn trace(&self, trace_id: &str) -> Result<Vec<Row>> {
+        let sql = format!("SELECT {ROW_COLUMNS} FROM records r WHERE r.trace_id = ?1 ORDER BY r.id");
+        let rows = self
+            .conn
+            .prepare_cached(&sql)?
+            .query_map([trace_id], Row::from_sql)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    /// Silences longer than `min_nanos` between consecutive records of each source, longest
+    /// first, at most `limit`.
+    pub fn gaps(&self, min_nanos: i64, limit: usize) -> Result<Vec<Gap>> {
+        let sql = "SELECT source, prev_id, id, prev_ts, ts FROM (
+                       SELECT source, id, ts,
+                              lag(id) OVER w AS prev_id, lag(ts) OVER w AS prev_ts
+                       FROM records WHERE ts IS NOT NULL
+                       WINDOW w AS (PARTITION BY source ORDER BY id))
+                   WHERE ts - prev_ts > ?1
+                   ORDER BY ts - prev_ts DESC LIMIT ?2";
+        let gaps = self
+            .conn
+            .prepare_cached(sql)?
+            .query_map(params![min_nanos, limit as i64], |r| {
+                Ok(Gap {
+                    source: r.get(0)?,
+                    before_id: r.get(1)?,
+                    after_id: r.get(2)?,
+                    from_nanos: r.get(3)?,
+                    to_nanos: r.get(4)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(gaps)
+    }
+}
