@@ -6,6 +6,7 @@
 mod follow;
 mod ingest;
 mod input;
+mod query;
 mod serve;
 mod verify;
 
@@ -32,6 +33,8 @@ enum Command {
     Verify(verify::VerifyArgs),
     /// Follow growing files into a bundle (survives rotation, copytruncate and restarts).
     Follow(follow::FollowArgs),
+    /// Search a bundle with the viewer's query language (indexed into a cache beside it).
+    Query(query::QueryArgs),
     /// Serve the built viewer (and bundle directories) on a loopback address.
     Serve(serve::ServeArgs),
 }
@@ -42,6 +45,7 @@ fn main() -> ExitCode {
         Command::Ingest(args) => ingest::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Follow(args) => follow::run(args),
+        Command::Query(args) => query::run(args),
         Command::Serve(args) => serve::run(args).map(|()| true),
     };
     match result {

@@ -52,7 +52,13 @@ fn fts5_api(db: *mut ffi::sqlite3) -> rusqlite::Result<*mut ffi::fts5_api> {
     // SAFETY: plain use of the SQLite C API on a valid handle; the statement is finalized on
     // every path and `api` outlives the step that writes it.
     unsafe {
-        let rc = ffi::sqlite3_prepare_v2(db, c"SELECT fts5(?1)".as_ptr(), -1, &mut stmt, ptr::null_mut());
+        let rc = ffi::sqlite3_prepare_v2(
+            db,
+            c"SELECT fts5(?1)".as_ptr(),
+            -1,
+            &mut stmt,
+            ptr::null_mut(),
+        );
         check(db, rc)?;
         let rc = ffi::sqlite3_bind_pointer(
             stmt,
@@ -92,7 +98,10 @@ fn check(db: *mut ffi::sqlite3, rc: c_int) -> rusqlite::Result<()> {
 }
 
 fn misuse(message: &str) -> rusqlite::Error {
-    rusqlite::Error::SqliteFailure(ffi::Error::new(ffi::SQLITE_MISUSE), Some(message.to_owned()))
+    rusqlite::Error::SqliteFailure(
+        ffi::Error::new(ffi::SQLITE_MISUSE),
+        Some(message.to_owned()),
+    )
 }
 
 /// `xCreate`: one tokenizer instance per table, holding its options.

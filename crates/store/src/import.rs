@@ -91,7 +91,14 @@ impl Store {
         let writer_id = header.writer_id.to_string();
         let salt = format!("{:016x}", header.salt);
         let (segment_id, mut next_seq) = self
-            .segment_row(&writer_id, header.segment_seq, &salt, bundle, file, header.first_record_seq)
+            .segment_row(
+                &writer_id,
+                header.segment_seq,
+                &salt,
+                bundle,
+                file,
+                header.first_record_seq,
+            )
             .map_err(|source| import_error(file, 0, source))?;
 
         let mut report = SegmentReport {
@@ -182,7 +189,14 @@ impl Store {
                                   records, findings, complete)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, 0, '[]', 0)
              ON CONFLICT DO NOTHING",
-            params![writer_id, segment_seq as i64, salt, bundle, file, first_seq as i64],
+            params![
+                writer_id,
+                segment_seq as i64,
+                salt,
+                bundle,
+                file,
+                first_seq as i64
+            ],
         )?;
         self.conn.query_row(
             "SELECT id, next_seq FROM segments
@@ -242,9 +256,8 @@ fn insert_batch(tx: &Transaction<'_>, batch: &mut Batch) -> rusqlite::Result<()>
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
          ON CONFLICT(id) DO NOTHING",
     )?;
-    let mut index = tx.prepare_cached(
-        "INSERT INTO records_fts(rowid, message, fields) VALUES (?1, ?2, ?3)",
-    )?;
+    let mut index =
+        tx.prepare_cached("INSERT INTO records_fts(rowid, message, fields) VALUES (?1, ?2, ?3)")?;
     let (mut min_ts, mut max_ts) = (None::<i64>, None::<i64>);
     for Pending { seq, record } in pending.iter() {
         if record.source != *last_source {

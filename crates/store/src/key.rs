@@ -68,6 +68,7 @@ impl KeyAllocator {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tests::test;
 
     const T: i64 = 1_700_000_000_123_456_789;
 
@@ -97,7 +98,10 @@ mod tests {
         assert_eq!(floor(0), 0);
         assert_eq!(floor(i64::MIN), 0);
         // Every i64 nanosecond time (up to 2262) has a key of its own millisecond.
-        assert_eq!(floor(i64::MAX) >> SLOT_BITS, i64::MAX / 1_000_000 - EPOCH_MS);
+        assert_eq!(
+            floor(i64::MAX) >> SLOT_BITS,
+            i64::MAX / 1_000_000 - EPOCH_MS
+        );
         assert!(ceil(i64::MAX) > floor(i64::MAX));
     }
 }

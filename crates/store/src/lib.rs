@@ -134,6 +134,15 @@ impl Store {
         Ok(count.unsigned_abs())
     }
 
+    /// Merges the full-text index into as few b-trees as possible and refreshes the query
+    /// planner's statistics: worth it once after a large import.
+    pub fn optimize(&self) -> Result<()> {
+        self.conn.execute_batch(
+            "INSERT INTO records_fts(records_fts) VALUES ('optimize'); PRAGMA optimize;",
+        )?;
+        Ok(())
+    }
+
     /// The value stored for setting `key`, or `None` if it was never set.
     pub fn setting(&self, key: &str) -> Result<Option<String>> {
         Ok(self

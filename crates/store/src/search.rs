@@ -148,7 +148,7 @@ struct Plan {
 impl Plan {
     /// `FROM … WHERE …` selecting the results as `r`, optionally only keys `op bound`; and
     /// the column to order by (FTS5's rowid when FTS5 drives, so it walks its index in order).
-    fn from_where(&self, bound: Option<(&str, i64)>) -> (Frag, &'static str) {
+    fn selection(&self, bound: Option<(&str, i64)>) -> (Frag, &'static str) {
         let c = &self.compiled;
         let mut sql = String::new();
         let mut params = Vec::new();
@@ -183,9 +183,9 @@ impl Plan {
 
 impl Store {
     fn plan(&self, query: &Query) -> Result<Plan> {
-        let newest: Option<i64> = self
-            .conn
-            .query_row("SELECT max(max_ts) FROM segments", [], |r| r.get(0))?;
+        let newest: Option<i64> =
+            self.conn
+                .query_row("SELECT max(max_ts) FROM segments", [], |r| r.get(0))?;
         Ok(Plan {
             compiled: compile(&query.expr, newest.unwrap_or(0)),
         })
@@ -203,9 +203,12 @@ impl Store {
             (Order::NewestFirst, Cursor::Before(id)) => (false, Some((">", id)), true),
             (Order::OldestFirst, Cursor::Before(id)) => (true, Some(("<", id)), true),
         };
-        let (mut frag, key) = plan.from_where(bound);
+        let (mut frag, key) = plan.selection(bound);
         let dir = if descending { "DESC" } else { "ASC" };
-        let sql = format!("SELECT {ROW_COLUMNS}{} ORDER BY {key} {dir} LIMIT ?", frag.sql);
+        let sql = format!(
+            "SELECT {ROW_COLUMNS}{} ORDER BY {key} {dir} LIMIT ?",
+            frag.sql
+        );
         frag.params.push(Value::Integer(limit as i64 + 1));
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let mut rows = stmt
@@ -223,16 +226,13 @@ impl Store {
     pub fn count(&self, query: &Query) -> Result<u64> {
         let plan = self.plan(query)?;
         let c = &plan.compiled;
-        let (frag, _) = plan.from_where(None);
+        let (frag, _) = plan.selection(None);
         // FTS5 alone counts without touching the records.
         let sql = match (&c.fts, &c.filter) {
             (Some(_), None) => format!(
                 "SELECT count(*){}",
-                frag.sql.replacen(
-                    " CROSS JOIN records r ON r.id = records_fts.rowid",
-                    "",
-                    1
-                )
+                frag.sql
+                    .replacen(" CROSS JOIN records r ON r.id = records_fts.rowid", "", 1)
             ),
             _ => format!("SELECT count(*){}", frag.sql),
         };
@@ -245,14 +245,17 @@ impl Store {
 
     /// Results of `query` per time bucket and level: `buckets` buckets spanning the query's
     /// time range (or all the store's records), each a whole number of milliseconds wide.
+    /// Records without a time are in no bucket.
     pub fn histogram(&self, query: &Query, buckets: usize) -> Result<Histogram> {
         let plan = self.plan(query)?;
         let c = &plan.compiled;
+        // The span of the records that have a time (those without one are not in any bucket).
         let (min, max): (Option<i64>, Option<i64>) =
             self.conn
-                .query_row("SELECT min(id), max(id) FROM records", [], |r| {
+                .query_row("SELECT min(min_ts), max(max_ts) FROM segments", [], |r| {
                     Ok((r.get(0)?, r.get(1)?))
                 })?;
+        let (min, max) = (min.map(key::floor), max.map(|t| key::ceil(t) - 1));
         let buckets = buckets.max(1);
         let (Some(min), Some(max)) = (min, max) else {
             return Ok(Histogram {
@@ -265,7 +268,7 @@ impl Store {
         let lo = ms(c.lo.unwrap_or(min).max(min));
         let hi = ms(c.hi.map_or(max, |h| (h - 1).min(max))).max(lo) + 1;
         let width = ((hi - lo + buckets as i64 - 1) / buckets as i64).max(1);
-        let (mut frag, key) = plan.from_where(None);
+        let (mut frag, key) = plan.selection(None);
         let sql = format!(
             "SELECT (({key} >> {bits}) - ?) / ?, coalesce(r.level, 0), count(*){} GROUP BY 1, 2",
             frag.sql,
@@ -295,7 +298,7 @@ impl Store {
     /// first.
     pub fn facet(&self, query: &Query, facet: &Facet, limit: usize) -> Result<Vec<FacetValue>> {
         let plan = self.plan(query)?;
-        let (frag, _) = plan.from_where(None);
+        let (frag, _) = plan.selection(None);
         let mut params = Vec::new();
         let column = match facet {
             Facet::Level => "CAST(r.level AS TEXT)",
@@ -395,7 +398,8 @@ impl Store {
 
     /// Every record of trace `trace_id`, in time order.
     pub fn trace(&self, trace_id: &str) -> Result<Vec<Row>> {
-        let sql = format!("SELECT {ROW_COLUMNS} FROM records r WHERE r.trace_id = ?1 ORDER BY r.id");
+        let sql =
+            format!("SELECT {ROW_COLUMNS} FROM records r WHERE r.trace_id = ?1 ORDER BY r.id");
         let rows = self
             .conn
             .prepare_cached(&sql)?

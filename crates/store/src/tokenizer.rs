@@ -132,8 +132,19 @@ fn separator_at(text: &str, pos: usize) -> (bool, usize) {
             || b.is_ascii_control()
             || matches!(
                 b,
-                b'"' | b'\'' | b'`' | b'(' | b')' | b'[' | b']' | b'{' | b'}' | b'<' | b'>' | b','
-                    | b';' | b'|'
+                b'"' | b'\''
+                    | b'`'
+                    | b'('
+                    | b')'
+                    | b'['
+                    | b']'
+                    | b'{'
+                    | b'}'
+                    | b'<'
+                    | b'>'
+                    | b','
+                    | b';'
+                    | b'|'
             );
         return (sep, 1);
     }
@@ -297,6 +308,7 @@ fn cut(s: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tests::test;
 
     fn doc(text: &str) -> Vec<String> {
         tokens(text, Mode::Document, Options::default())
@@ -319,7 +331,10 @@ mod tests {
 
     #[test]
     fn case_folds_unicode_aware() {
-        assert_eq!(doc("ERROR Ünïcode ΣΊΣΥΦΟΣ"), ["error", "ünïcode", "σίσυφοσ"]);
+        assert_eq!(
+            doc("ERROR Ünïcode ΣΊΣΥΦΟΣ"),
+            ["error", "ünïcode", "σίσυφοσ"]
+        );
         assert_eq!(doc("naïve—café"), ["naïve", "café"]);
     }
 
@@ -382,7 +397,10 @@ mod tests {
                 "00f067aa0ba902b7"
             ]
         );
-        assert_eq!(doc("sha256:DEADBEEF01"), ["sha256", "sha256:deadbeef01", "deadbeef01"]);
+        assert_eq!(
+            doc("sha256:DEADBEEF01"),
+            ["sha256", "sha256:deadbeef01", "deadbeef01"]
+        );
     }
 
     #[test]

@@ -249,10 +249,7 @@ fn json_sql(path: &str, cmp: Cmp, value: &str, prefix: bool) -> Frag {
     if prefix {
         params.push(Value::Integer(value.chars().count() as i64));
         params.push(Value::Text(value.to_owned()));
-        return Frag::new(
-            format!("substr(CAST({lookup} AS TEXT), 1, ?) = ?"),
-            params,
-        );
+        return Frag::new(format!("substr(CAST({lookup} AS TEXT), 1, ?) = ?"), params);
     }
     let number = value.parse::<f64>().ok().filter(|n| n.is_finite());
     if cmp != Cmp::Eq {

@@ -181,10 +181,11 @@ impl TimeValue {
         if let Ok(ts) = text.parse::<jiff::Timestamp>() {
             return i64::try_from(ts.as_nanosecond()).ok().map(Self::Absolute);
         }
-        let civil = text
-            .parse::<jiff::civil::DateTime>()
-            .ok()
-            .or_else(|| text.parse::<jiff::civil::Date>().ok().map(|d| d.to_datetime(jiff::civil::Time::midnight())))?;
+        let civil = text.parse::<jiff::civil::DateTime>().ok().or_else(|| {
+            text.parse::<jiff::civil::Date>()
+                .ok()
+                .map(|d| d.to_datetime(jiff::civil::Time::midnight()))
+        })?;
         let ts = civil.to_zoned(jiff::tz::TimeZone::UTC).ok()?.timestamp();
         i64::try_from(ts.as_nanosecond()).ok().map(Self::Absolute)
     }

@@ -40,10 +40,21 @@ enum Kind {
     Not,
     Or,
     And,
-    Word { text: String, prefix: bool },
-    Phrase { text: String, prefix: bool },
+    Word {
+        text: String,
+        prefix: bool,
+    },
+    Phrase {
+        text: String,
+        prefix: bool,
+    },
     Regex(String),
-    Field { field: Field, cmp: Cmp, value: String, prefix: bool },
+    Field {
+        field: Field,
+        cmp: Cmp,
+        value: String,
+        prefix: bool,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -178,10 +189,15 @@ fn field_token(
     i: &mut usize,
     column: usize,
 ) -> Result<Kind, QueryError> {
-    let (cmp, value) = [(">=", Cmp::Ge), ("<=", Cmp::Le), (">", Cmp::Gt), ("<", Cmp::Lt)]
-        .iter()
-        .find_map(|(op, cmp)| rest.strip_prefix(op).map(|v| (*cmp, v)))
-        .unwrap_or((Cmp::Eq, rest));
+    let (cmp, value) = [
+        (">=", Cmp::Ge),
+        ("<=", Cmp::Le),
+        (">", Cmp::Gt),
+        ("<", Cmp::Lt),
+    ]
+    .iter()
+    .find_map(|(op, cmp)| rest.strip_prefix(op).map(|v| (*cmp, v)))
+    .unwrap_or((Cmp::Eq, rest));
     let op_len = rest.len() - value.len();
     let (value, prefix) = if value.is_empty() && chars.get(*i) == Some(&'"') {
         let (text, end) = quoted(chars, *i, '"')?;
@@ -279,10 +295,7 @@ impl Parser {
             Kind::Open => {
                 let inner = self.or()?;
                 if self.peek() != Some(&Kind::Close) {
-                    return Err(QueryError::new(
-                        token.column,
-                        "this '(' has no closing ')'",
-                    ));
+                    return Err(QueryError::new(token.column, "this '(' has no closing ')'"));
                 }
                 self.pos += 1;
                 Ok(inner)
@@ -304,10 +317,9 @@ impl Parser {
                 value,
                 prefix,
             } => field_expr(field, cmp, value, prefix, token.column),
-            Kind::Close | Kind::Or | Kind::And | Kind::Not => Err(QueryError::new(
-                column,
-                "expected a search term",
-            )),
+            Kind::Close | Kind::Or | Kind::And | Kind::Not => {
+                Err(QueryError::new(column, "expected a search term"))
+            }
         }
     }
 }
@@ -325,7 +337,9 @@ fn field_expr(
             let level = super::level_code(&value).ok_or_else(|| {
                 QueryError::new(
                     value_column,
-                    format!("unknown level {value:?}: use trace, debug, info, warn, error or fatal"),
+                    format!(
+                        "unknown level {value:?}: use trace, debug, info, warn, error or fatal"
+                    ),
                 )
             })?;
             Ok(Expr::Level(cmp, level))
@@ -334,9 +348,7 @@ fn field_expr(
             let at = TimeValue::parse(&value).ok_or_else(|| {
                 QueryError::new(
                     value_column,
-                    format!(
-                        "bad time {value:?}: use -15m, -2h, -7d or 2024-05-01T10:00:00Z"
-                    ),
+                    format!("bad time {value:?}: use -15m, -2h, -7d or 2024-05-01T10:00:00Z"),
                 )
             })?;
             Ok(if field == Field::Since {

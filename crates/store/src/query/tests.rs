@@ -1,4 +1,5 @@
 use super::*;
+use crate::tests::test;
 
 fn parse(q: &str) -> Expr {
     Query::parse(q).unwrap().expr
@@ -35,7 +36,10 @@ fn words_are_anded_and_or_binds_looser() {
     );
     assert_eq!(parse("NOT a"), Expr::Not(Box::new(word("a"))));
     // A lone or inner '-' is text.
-    assert_eq!(parse("a - b"), Expr::And(vec![word("a"), word("-"), word("b")]));
+    assert_eq!(
+        parse("a - b"),
+        Expr::And(vec![word("a"), word("-"), word("b")])
+    );
     assert_eq!(parse("payment-api"), word("payment-api"));
 }
 
@@ -57,7 +61,10 @@ fn phrases_prefixes_and_regexes() {
             phrase: false
         }
     );
-    assert_eq!(parse(r"/time(d)? ?out\/x/"), Expr::Regex(r"time(d)? ?out/x".into()));
+    assert_eq!(
+        parse(r"/time(d)? ?out\/x/"),
+        Expr::Regex(r"time(d)? ?out/x".into())
+    );
 }
 
 #[test]
@@ -130,7 +137,10 @@ fn errors_name_the_column() {
 #[test]
 fn compiled_sql_binds_every_value() {
     let hostile = r#"x'); DROP TABLE records; -- "#;
-    let q = Query::parse(&format!("service:\"{hostile}\" fields.a:\"{hostile}\" level:error")).unwrap();
+    let q = Query::parse(&format!(
+        "service:\"{hostile}\" fields.a:\"{hostile}\" level:error"
+    ))
+    .unwrap();
     let c = compile(&q.expr, 0);
     let filter = c.filter.unwrap();
     assert!(!filter.sql.contains("DROP"), "{}", filter.sql);
@@ -149,7 +159,10 @@ fn text_terms_become_one_fts_expression() {
     let c = compile(&parse("-health"), 0);
     assert_eq!(c.fts, None);
     assert!(c.filter.unwrap().sql.contains("NOT IN"));
-    let c = compile(&parse("since:-1h until:-30m"), 3_600_000_000_000 + 946_684_800_000_000_000);
+    let c = compile(
+        &parse("since:-1h until:-30m"),
+        3_600_000_000_000 + 946_684_800_000_000_000,
+    );
     assert_eq!(c.lo, Some(0));
     assert_eq!(c.hi, Some(((30 * 60_000) + 1) << crate::key::SLOT_BITS));
     // Terms with no tokens constrain nothing.

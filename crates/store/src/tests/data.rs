@@ -37,7 +37,13 @@ pub fn parse(source: &str, text: &str) -> Vec<Record> {
 
 /// A segment (unsealed, as a live writer leaves it) holding `records` from sequence
 /// `first_seq`, `per_frame` records a frame.
-pub fn segment(writer: u128, segment_seq: u64, first_seq: u64, records: &[Record], per_frame: usize) -> Vec<u8> {
+pub fn segment(
+    writer: u128,
+    segment_seq: u64,
+    first_seq: u64,
+    records: &[Record],
+    per_frame: usize,
+) -> Vec<u8> {
     let header = SegmentHeader {
         writer_id: WriterId(writer),
         segment_seq,

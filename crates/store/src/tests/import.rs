@@ -43,19 +43,31 @@ fn a_real_log_imports_completely_and_is_searchable() {
         .unwrap();
     assert_eq!(report.imported, 2000);
     assert!(report.findings.is_empty() && !report.cancelled);
-    assert!(batches.len() >= 6, "progress after every batch: {batches:?}");
+    assert!(
+        batches.len() >= 6,
+        "progress after every batch: {batches:?}"
+    );
     assert_eq!(batches.last().unwrap().records, 2000);
     assert_eq!(batches.last().unwrap().offset, bytes.len() as u64);
     assert_eq!(count(&store, "SELECT count(*) FROM records"), 2000);
     // Every record is found by its source line, in order of the keys (time).
     assert_eq!(
-        count(&store, "SELECT count(DISTINCT line) FROM records WHERE source = 'OpenSSH_2k.log'"),
+        count(
+            &store,
+            "SELECT count(DISTINCT line) FROM records WHERE source = 'OpenSSH_2k.log'"
+        ),
         2000
     );
-    let expected = OPENSSH.lines().filter(|l| l.contains("Failed password")).count() as i64;
+    let expected = OPENSSH
+        .lines()
+        .filter(|l| l.contains("Failed password"))
+        .count() as i64;
     assert!(expected > 0);
     assert_eq!(matches(&store, "\"failed password\""), expected);
-    let ip = OPENSSH.lines().filter(|l| l.contains("173.234.31.186")).count() as i64;
+    let ip = OPENSSH
+        .lines()
+        .filter(|l| l.contains("173.234.31.186"))
+        .count() as i64;
     assert!(ip > 0);
     assert_eq!(matches(&store, "\"173.234.31.186\""), ip);
     let (records, min_ts, max_ts): (i64, i64, i64) = store
@@ -81,7 +93,10 @@ fn importing_again_changes_nothing_and_a_grown_segment_adds_only_the_new_records
     let more = import(&mut store, "seg-3", &grown);
     assert_eq!((more.imported, more.already_present), (800, 1200));
     assert_eq!(count(&store, "SELECT count(*) FROM records"), 2000);
-    assert_eq!(count(&store, "SELECT count(DISTINCT seq) FROM records"), 2000);
+    assert_eq!(
+        count(&store, "SELECT count(DISTINCT seq) FROM records"),
+        2000
+    );
     assert_eq!(count(&store, "SELECT count(*) FROM segments"), 1);
     assert_eq!(count(&store, "SELECT next_seq FROM segments"), 2100);
     // A different segment with the same records is different data: it is imported.
@@ -113,7 +128,13 @@ fn a_damaged_frame_is_a_finding_and_the_rest_imports() {
 fn a_segment_that_is_not_one_is_an_error_naming_the_file() {
     let mut store = Store::open_in_memory().unwrap();
     let err = store
-        .import_segment("b", "notes.txt", &b"hello, not a segment at all, long enough to read a header from it"[..], small_batches(), &mut |_| Flow::Continue)
+        .import_segment(
+            "b",
+            "notes.txt",
+            &b"hello, not a segment at all, long enough to read a header from it"[..],
+            small_batches(),
+            &mut |_| Flow::Continue,
+        )
         .unwrap_err();
     assert!(matches!(err, StoreError::Read(_)));
     assert!(err.to_string().contains("notes.txt"), "{err}");
@@ -126,7 +147,9 @@ fn cancelling_keeps_committed_batches_and_the_next_import_resumes() {
     let bytes = data::segment(1, 0, 0, &records, 100);
     let mut store = Store::open_in_memory().unwrap();
     let report = store
-        .import_segment("b", "seg-0", &bytes[..], small_batches(), &mut |_| Flow::Cancel)
+        .import_segment("b", "seg-0", &bytes[..], small_batches(), &mut |_| {
+            Flow::Cancel
+        })
         .unwrap();
     assert!(report.cancelled);
     let kept = count(&store, "SELECT count(*) FROM records");
@@ -163,15 +186,30 @@ fn a_full_disk_rolls_back_the_batch_and_reports_file_and_offset() {
     assert!(*offset > 0);
     assert!(err.to_string().contains("full"), "{err}");
     assert!(committed > 0, "some batches fit");
-    assert_eq!(count(&store, "SELECT count(*) FROM records") as u64, committed);
-    assert_eq!(count(&store, "SELECT next_seq FROM segments") as u64, committed);
+    assert_eq!(
+        count(&store, "SELECT count(*) FROM records") as u64,
+        committed
+    );
+    assert_eq!(
+        count(&store, "SELECT next_seq FROM segments") as u64,
+        committed
+    );
     // FTS holds exactly the committed records.
     assert_eq!(
-        count(&store, "SELECT count(*) FROM records_fts WHERE records_fts MATCH 'block'") as usize,
-        count(&store, "SELECT count(*) FROM records WHERE message LIKE '%block%'") as usize
+        count(
+            &store,
+            "SELECT count(*) FROM records_fts WHERE records_fts MATCH 'block'"
+        ) as usize,
+        count(
+            &store,
+            "SELECT count(*) FROM records WHERE message LIKE '%block%'"
+        ) as usize
     );
     // With room again, the import finishes with nothing twice.
-    store.conn.execute_batch("PRAGMA max_page_count = 1073741823").unwrap();
+    store
+        .conn
+        .execute_batch("PRAGMA max_page_count = 1073741823")
+        .unwrap();
     let rest = import(&mut store, "seg-0", &bytes);
     assert_eq!(rest.imported + committed, 2000);
     assert_eq!(count(&store, "SELECT count(*) FROM records"), 2000);

@@ -7,10 +7,10 @@ mod data;
 mod import;
 mod search;
 
-#[cfg(target_arch = "wasm32")]
-pub(crate) use wasm_bindgen_test::wasm_bindgen_test as test;
 #[cfg(not(target_arch = "wasm32"))]
 pub(crate) use core::prelude::v1::test;
+#[cfg(target_arch = "wasm32")]
+pub(crate) use wasm_bindgen_test::wasm_bindgen_test as test;
 #[cfg(target_arch = "wasm32")]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_dedicated_worker);
 

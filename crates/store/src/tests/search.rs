@@ -7,14 +7,24 @@ use trawl_bundle::{Level, Record};
 fn store() -> (Store, Vec<Record>) {
     let mut store = Store::open_in_memory().unwrap();
     let mut all = Vec::new();
-    for (i, (name, text)) in [("OpenSSH_2k.log", OPENSSH), ("HDFS_2k.log", HDFS), ("apps.log", CRI_JSON)]
-        .into_iter()
-        .enumerate()
+    for (i, (name, text)) in [
+        ("OpenSSH_2k.log", OPENSSH),
+        ("HDFS_2k.log", HDFS),
+        ("apps.log", CRI_JSON),
+    ]
+    .into_iter()
+    .enumerate()
     {
         let records = data::parse(name, text);
         let bytes = data::segment(100 + i as u128, 0, 0, &records, 64);
         store
-            .import_segment("samples", name, &bytes[..], ImportOptions::default(), &mut |_| Flow::Continue)
+            .import_segment(
+                "samples",
+                name,
+                &bytes[..],
+                ImportOptions::default(),
+                &mut |_| Flow::Continue,
+            )
             .unwrap();
         all.extend(records);
     }
@@ -27,13 +37,24 @@ fn store() -> (Store, Vec<Record>) {
             trace_id: Some("4bf92f3577b34da6a3ce929d0e0e4736".into()),
             source: Some("traced.log".into()),
             line: Some(i as u64 + 1),
-            fields: Some(format!(r#"{{"http":{{"status":{}}},"user.id":"u-{i}"}}"#, 200 + i * 100)),
-            ..Record::message(format!("step {i} of GET /api/v1/orders/42 from 10.1.2.3:8080"))
+            fields: Some(format!(
+                r#"{{"http":{{"status":{}}},"user.id":"u-{i}"}}"#,
+                200 + i * 100
+            )),
+            ..Record::message(format!(
+                "step {i} of GET /api/v1/orders/42 from 10.1.2.3:8080"
+            ))
         })
         .collect();
     let bytes = data::segment(200, 0, 0, &traced, 64);
     store
-        .import_segment("hand", "traced", &bytes[..], ImportOptions::default(), &mut |_| Flow::Continue)
+        .import_segment(
+            "hand",
+            "traced",
+            &bytes[..],
+            ImportOptions::default(),
+            &mut |_| Flow::Continue,
+        )
         .unwrap();
     all.extend(traced);
     (store, all)
@@ -81,13 +102,21 @@ fn pages_walk_every_result_once_both_ways() {
         assert!(ordered, "{order:?}");
         // Back from page 3 is page 2, in display order.
         let back = store
-            .page(&Query::all(), order, Cursor::Before(pages[2].rows[0].id), 97)
+            .page(
+                &Query::all(),
+                order,
+                Cursor::Before(pages[2].rows[0].id),
+                97,
+            )
             .unwrap();
         assert_eq!(back.rows, pages[1].rows);
         assert!(back.more);
     }
     // Newest first starts with the newest time.
-    let first = &store.page(&Query::all(), Order::NewestFirst, Cursor::Start, 1).unwrap().rows[0];
+    let first = &store
+        .page(&Query::all(), Order::NewestFirst, Cursor::Start, 1)
+        .unwrap()
+        .rows[0];
     let newest = all.iter().filter_map(|r| r.ts_nanos).max().unwrap();
     assert_eq!(first.ts_nanos.unwrap() / 1_000_000, newest / 1_000_000);
 }
@@ -107,12 +136,24 @@ fn text_queries_find_what_a_substring_scan_finds() {
         let expected = scan(&all, |r| text_of(r).contains(needle));
         assert!(expected > 0, "{query}");
         assert_eq!(count(&store, query), expected, "{query}");
-        let page = store.page(&q(query), Order::NewestFirst, Cursor::Start, 10_000).unwrap();
+        let page = store
+            .page(&q(query), Order::NewestFirst, Cursor::Start, 10_000)
+            .unwrap();
         assert_eq!(page.rows.len() as u64, expected, "{query}");
-        assert!(page.rows.iter().all(|r| format!("{} {}", r.message, r.fields.as_deref().unwrap_or("")).to_lowercase().contains(needle)));
+        assert!(page.rows.iter().all(|r| format!(
+            "{} {}",
+            r.message,
+            r.fields.as_deref().unwrap_or("")
+        )
+        .to_lowercase()
+        .contains(needle)));
     }
     // Prefix, OR, negation.
-    let auth = scan(&all, |r| text_of(r).split(|c: char| !c.is_alphanumeric()).any(|w| w.starts_with("authenticat")));
+    let auth = scan(&all, |r| {
+        text_of(r)
+            .split(|c: char| !c.is_alphanumeric())
+            .any(|w| w.starts_with("authenticat"))
+    });
     assert_eq!(count(&store, "authenticat*"), auth);
     let either = scan(&all, |r| {
         let t = text_of(r);
@@ -139,10 +180,17 @@ fn fields_levels_regex_and_time_filters() {
     assert_eq!(count(&store, "service:pay*"), 2);
     assert_eq!(count(&store, "-service:payment-api"), all.len() as u64 - 2);
     assert_eq!(count(&store, "source:HDFS_2k.log"), 2000);
-    assert_eq!(count(&store, "trace_id:4bf92f3577b34da6a3ce929d0e0e4736"), 5);
+    assert_eq!(
+        count(&store, "trace_id:4bf92f3577b34da6a3ce929d0e0e4736"),
+        5
+    );
     assert_eq!(count(&store, "fields.user.id:u-3"), 1, "a flat dotted key");
     assert_eq!(count(&store, "fields.http.status:>=400"), 3, "a nested key");
-    let pid = scan(&all, |r| r.fields.as_deref().is_some_and(|f| f.contains(r#""pid":17"#)));
+    let pid = scan(&all, |r| {
+        r.fields
+            .as_deref()
+            .is_some_and(|f| f.contains(r#""pid":17"#))
+    });
     assert!(pid > 0);
     assert_eq!(count(&store, "fields.pid:17"), pid);
     let re = regex::Regex::new(r"TID \d+\)").unwrap();
@@ -152,34 +200,64 @@ fn fields_levels_regex_and_time_filters() {
     // Relative times count back from the newest record.
     let newest = all.iter().filter_map(|r| r.ts_nanos).max().unwrap();
     let floor_ms = |t: i64| t.div_euclid(1_000_000);
-    let recent = scan(&all, |r| r.ts_nanos.is_some_and(|t| floor_ms(t) >= floor_ms(newest - 60_000_000_000)));
+    let recent = scan(&all, |r| {
+        r.ts_nanos
+            .is_some_and(|t| floor_ms(t) >= floor_ms(newest - 60_000_000_000))
+    });
     assert_eq!(count(&store, "since:-1m"), recent);
     assert_eq!(
-        count(&store, "since:2024-03-08T14:02:48Z until:2024-03-08T14:02:49Z source:apps.log"),
+        count(
+            &store,
+            "since:2024-03-08T14:02:48Z until:2024-03-08T14:02:49Z source:apps.log"
+        ),
         scan(&all, |r| r.source.as_deref() == Some("apps.log")
-            && r.ts_nanos.is_some_and(|t| (1_709_906_568_000_000_000..1_709_906_569_001_000_000).contains(&t)))
+            && r.ts_nanos.is_some_and(|t| (1_709_906_568_000_000_000
+                ..1_709_906_569_001_000_000)
+                .contains(&t)))
     );
     // Everything together, FTS driving.
-    assert_eq!(count(&store, "orders level:info service:gateway since:2024-01-01"), 3);
+    assert_eq!(
+        count(&store, "orders level:info service:gateway since:2024-01-01"),
+        3
+    );
 }
 
 #[test]
 fn histogram_and_facets_add_up_to_the_total() {
     let (store, all) = store();
-    for query in ["", "level:info", "\"failed password\"", "block* -PacketResponder"] {
+    for query in [
+        "",
+        "level:info",
+        "\"failed password\"",
+        "block* -PacketResponder",
+    ] {
         let total = count(&store, query);
         let h = store.histogram(&q(query), 60).unwrap();
         assert_eq!(h.buckets.len(), 60);
         let sum: u64 = h.buckets.iter().flatten().sum();
         assert_eq!(sum, total, "{query}");
         let levels = store.facet(&q(query), &Facet::Level, 10).unwrap();
-        assert_eq!(levels.iter().map(|v| v.count).sum::<u64>(), total, "{query}");
+        assert_eq!(
+            levels.iter().map(|v| v.count).sum::<u64>(),
+            total,
+            "{query}"
+        );
         let sources = store.facet(&q(query), &Facet::Source, 10).unwrap();
-        assert_eq!(sources.iter().map(|v| v.count).sum::<u64>(), total, "{query}");
+        assert_eq!(
+            sources.iter().map(|v| v.count).sum::<u64>(),
+            total,
+            "{query}"
+        );
     }
     let services = store.facet(&Query::all(), &Facet::Service, 3).unwrap();
     assert!(services.len() <= 3);
-    let status = store.facet(&q("trace_id:4bf92f3577b34da6a3ce929d0e0e4736"), &Facet::Field("user.id".into()), 10).unwrap();
+    let status = store
+        .facet(
+            &q("trace_id:4bf92f3577b34da6a3ce929d0e0e4736"),
+            &Facet::Field("user.id".into()),
+            10,
+        )
+        .unwrap();
     assert_eq!(status.len(), 5);
     assert_eq!(all.len() as u64, count(&store, ""));
 }
@@ -187,7 +265,15 @@ fn histogram_and_facets_add_up_to_the_total() {
 #[test]
 fn context_trace_record_and_gaps() {
     let (store, _) = store();
-    let hit = &store.page(&q("source:OpenSSH_2k.log"), Order::OldestFirst, Cursor::Start, 2000).unwrap().rows;
+    let hit = &store
+        .page(
+            &q("source:OpenSSH_2k.log"),
+            Order::OldestFirst,
+            Cursor::Start,
+            2000,
+        )
+        .unwrap()
+        .rows;
     let at = hit.iter().find(|r| r.line == Some(100)).unwrap();
     let ctx = store.context(at.id, 3, 2).unwrap().unwrap();
     let lines = |rows: &[crate::Row]| rows.iter().map(|r| r.line.unwrap()).collect::<Vec<_>>();
@@ -199,7 +285,10 @@ fn context_trace_record_and_gaps() {
     let trace = store.trace("4bf92f3577b34da6a3ce929d0e0e4736").unwrap();
     assert_eq!(trace.len(), 5);
     assert!(trace.windows(2).all(|w| w[0].ts_nanos <= w[1].ts_nanos));
-    assert_eq!(trace[0].message, "step 4 of GET /api/v1/orders/42 from 10.1.2.3:8080");
+    assert_eq!(
+        trace[0].message,
+        "step 4 of GET /api/v1/orders/42 from 10.1.2.3:8080"
+    );
 
     let detail = store.record(at.id).unwrap().unwrap();
     assert_eq!(detail.bundle, "samples");
@@ -210,6 +299,10 @@ fn context_trace_record_and_gaps() {
 
     let gaps = store.gaps(60_000_000_000, 5).unwrap();
     assert!(!gaps.is_empty());
-    assert!(gaps.windows(2).all(|w| w[0].to_nanos - w[0].from_nanos >= w[1].to_nanos - w[1].from_nanos));
-    assert!(gaps.iter().all(|g| g.to_nanos - g.from_nanos > 60_000_000_000));
+    assert!(gaps
+        .windows(2)
+        .all(|w| w[0].to_nanos - w[0].from_nanos >= w[1].to_nanos - w[1].from_nanos));
+    assert!(gaps
+        .iter()
+        .all(|g| g.to_nanos - g.from_nanos > 60_000_000_000));
 }

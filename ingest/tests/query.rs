@@ -1,0 +1,154 @@
+//! `trawl query` as a user runs it: the real binary over a bundle ingested from real samples.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+const TRAWL: &str = env!("CARGO_BIN_EXE_trawl");
+
+fn trawl(args: &[&str]) -> Output {
+    Command::new(TRAWL).args(args).output().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    assert!(
+        o.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+fn sample(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/samples/loghub")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn ingest(bundle: &Path, file: &str) {
+    let o = trawl(&[
+        "ingest",
+        "--year",
+        "2024",
+        "--out",
+        bundle.to_str().unwrap(),
+        file,
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+#[test]
+fn query_counts_lists_and_prints_json_like_the_viewer() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("ssh");
+    let log = sample("OpenSSH_2k.log");
+    ingest(&bundle, &log);
+    let b = bundle.to_str().unwrap();
+    let text = std::fs::read_to_string(&log).unwrap();
+    let expected = text
+        .lines()
+        .filter(|l| l.contains("Failed password"))
+        .count();
+
+    let count = stdout(&trawl(&["query", b, "\"failed password\"", "--count"]));
+    assert_eq!(count.trim(), expected.to_string());
+    // The cache sits beside the bundle and is reused (not rebuilt, not grown).
+    use std::os::unix::fs::MetadataExt;
+    let cache = dir.path().join("ssh.trawl-cache.sqlite");
+    let meta = std::fs::metadata(&cache).unwrap();
+    let again = stdout(&trawl(&["query", b, "\"failed password\"", "--count"]));
+    assert_eq!(again, count);
+    let meta_again = std::fs::metadata(&cache).unwrap();
+    assert_eq!(
+        (meta_again.ino(), meta_again.len()),
+        (meta.ino(), meta.len())
+    );
+
+    let json = stdout(&trawl(&[
+        "query",
+        b,
+        "173.234.31.186",
+        "--json",
+        "--limit",
+        "5",
+        "--oldest-first",
+    ]));
+    let rows: Vec<serde_json::Value> = json
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 5);
+    for row in &rows {
+        for key in ["ts", "level", "service", "message", "source", "line"] {
+            assert!(row.get(key).is_some(), "{key} in {row}");
+        }
+        assert!(row["message"].as_str().unwrap().contains("173.234.31.186"));
+        assert_eq!(row["source"].as_str().unwrap(), log);
+    }
+    let lines: Vec<u64> = rows.iter().map(|r| r["line"].as_u64().unwrap()).collect();
+    let first_lines: Vec<u64> = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.contains("173.234.31.186"))
+        .map(|(i, _)| i as u64 + 1)
+        .take(5)
+        .collect();
+    assert_eq!(lines, first_lines, "oldest first is file order here");
+
+    let listed = stdout(&trawl(&[
+        "query",
+        b,
+        "level:>=warn OR \"failed password\"",
+        "--limit",
+        "3",
+    ]));
+    assert_eq!(listed.lines().count(), 3);
+
+    let histogram = stdout(&trawl(&[
+        "query",
+        b,
+        "\"failed password\"",
+        "--histogram",
+        "--buckets",
+        "4",
+        "--json",
+    ]));
+    let total: u64 = histogram
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["total"]
+                .as_u64()
+                .unwrap()
+        })
+        .sum();
+    assert_eq!(total, expected as u64);
+}
+
+#[test]
+fn a_grown_bundle_is_reindexed_and_a_bad_query_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("b");
+    ingest(&bundle, &sample("OpenSSH_2k.log"));
+    let b = bundle.to_str().unwrap();
+    assert_eq!(stdout(&trawl(&["query", b, "", "--count"])).trim(), "2000");
+    ingest(&bundle, &sample("HDFS_2k.log"));
+    assert_eq!(stdout(&trawl(&["query", b, "", "--count"])).trim(), "4000");
+    assert_eq!(
+        stdout(&trawl(&["query", b, "source:*", "--count"])).trim(),
+        "4000"
+    );
+
+    let o = trawl(&["query", b, "level:loud"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("column 7") && err.contains("unknown level"),
+        "{err}"
+    );
+
+    let o = trawl(&["query", dir.path().join("missing").to_str().unwrap(), "x"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not a bundle directory"));
+}
