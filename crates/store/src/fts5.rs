@@ -3,8 +3,8 @@
 //! The same code runs over rusqlite's bundled SQLite natively and over `sqlite-wasm-rs` in the
 //! browser: both expose SQLite's own `fts5_api` through `rusqlite::ffi`.
 //!
-//! In a table definition the tokenizer is `tokenize = 'trawl'`; `tokenize = 'trawl nowholes'`
-//! leaves out the whole-compound tokens (see [`Options::wholes`]).
+//! In a table definition the tokenizer is `tokenize = 'trawl'`; `tokenize = 'trawl wholes'`
+//! also indexes whole compounds (see [`Options::wholes`]).
 
 use std::ffi::{c_char, c_int, c_void, CStr};
 use std::ptr;

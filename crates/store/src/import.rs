@@ -7,12 +7,23 @@
 //! the last committed batch ended, and importing a segment again adds nothing it already has
 //! (a live segment that grew adds just the new records).
 
+use std::collections::HashMap;
 use std::io::Read;
 
 use rusqlite::{params, Transaction};
 use trawl_bundle::{Finding, Item, Record, SegmentReader};
 
-use crate::key::KeyAllocator;
+use crate::fields_text;
+use crate::key::{self, KeyAllocator};
+
+/// `(minute, level, service, host, source)`: what the rollup counts records by.
+type RollupGroup<'a> = (
+    i64,
+    Option<u8>,
+    Option<&'a str>,
+    Option<&'a str>,
+    Option<&'a str>,
+);
 use crate::{Result, Store, StoreError};
 
 /// How an import is run.
@@ -258,6 +269,8 @@ fn insert_batch(tx: &Transaction<'_>, batch: &mut Batch) -> rusqlite::Result<()>
     )?;
     let mut index =
         tx.prepare_cached("INSERT INTO records_fts(rowid, message, fields) VALUES (?1, ?2, ?3)")?;
+    let mut values_text = String::new();
+    let mut rollup: HashMap<RollupGroup<'_>, i64> = HashMap::new();
     let (mut min_ts, mut max_ts) = (None::<i64>, None::<i64>);
     for Pending { seq, record } in pending.iter() {
         if record.source != *last_source {
@@ -291,11 +304,30 @@ fn insert_batch(tx: &Transaction<'_>, batch: &mut Batch) -> rusqlite::Result<()>
             }
             key = KeyAllocator::bump(key);
         }
-        index.execute(params![key, record.message, record.fields])?;
+        let fields = record.fields.as_deref().map(|json| {
+            fields_text::values(json, &mut values_text);
+            values_text.as_str()
+        });
+        index.execute(params![key, record.message, fields])?;
+        let group = (
+            key::minute_of(key),
+            record.level.map(|l| l.code()),
+            record.service.as_deref(),
+            record.host.as_deref(),
+            record.source.as_deref(),
+        );
+        *rollup.entry(group).or_default() += 1;
         if let Some(ts) = record.ts_nanos {
             min_ts = Some(min_ts.map_or(ts, |m| m.min(ts)));
             max_ts = Some(max_ts.map_or(ts, |m| m.max(ts)));
         }
+    }
+    let mut add = tx.prepare_cached(
+        "INSERT INTO rollup(segment, minute, level, service, host, source, n)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    for ((minute, level, service, host, source), n) in rollup {
+        add.execute(params![segment_id, minute, level, service, host, source, n])?;
     }
     let last_seq = pending.last().map_or(0, |p| p.seq);
     tx.execute(

@@ -30,6 +30,16 @@ pub fn time_of(key: i64) -> i64 {
     ((key >> SLOT_BITS) + EPOCH_MS).saturating_mul(1_000_000)
 }
 
+/// The minute (since the key epoch) a key falls in.
+pub fn minute_of(key: i64) -> i64 {
+    (key >> SLOT_BITS) / 60_000
+}
+
+/// The first key of `minute` (since the key epoch).
+pub fn of_minute(minute: i64) -> i64 {
+    (minute * 60_000) << SLOT_BITS
+}
+
 /// Milliseconds since the key epoch, clamped to `0..=MAX_MS`.
 fn ms_of(ts_nanos: i64) -> i64 {
     (ts_nanos.div_euclid(1_000_000) - EPOCH_MS).clamp(0, MAX_MS)

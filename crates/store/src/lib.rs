@@ -7,6 +7,9 @@
 //! Opening a [`Store`] brings its schema to [`SCHEMA_VERSION`] through the migrations in
 //! [`schema`], in one transaction: a store is never left half-migrated.
 
+#[cfg(feature = "corpus")]
+pub mod corpus;
+mod fields_text;
 pub mod fts5;
 mod functions;
 mod import;
@@ -18,7 +21,9 @@ pub mod tokenizer;
 
 pub use import::{Flow, ImportOptions, Progress, SegmentReport};
 pub use query::{Query, QueryError};
-pub use search::{Context, Cursor, Detail, Facet, FacetValue, Gap, Histogram, Order, Page, Row};
+pub use search::{
+    Context, Cursor, Detail, Facet, FacetValue, Gap, Histogram, Order, Overview, Page, Row,
+};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
@@ -48,6 +53,17 @@ pub enum StoreError {
 
 /// Result of store operations.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Sizes of a store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct StoreStats {
+    pub records: u64,
+    pub segments: u64,
+    /// Rows of the per-minute rollup (what an unfiltered histogram reads).
+    pub rollup_rows: u64,
+    /// Bytes of the database.
+    pub bytes: u64,
+}
 
 /// An open, migrated trawl database.
 #[derive(Debug)]
@@ -80,8 +96,11 @@ impl Store {
     /// this opening.
     pub fn from_connection(mut conn: Connection) -> Result<Self> {
         // Temporary tables and sort spills stay in memory: in the browser every extra file
-        // would take one of the fixed OPFS access handles.
-        conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;")?;
+        // would take one of the fixed OPFS access handles. A 32 MiB page cache (default 2 MiB)
+        // keeps an import's working set of b-tree pages in memory.
+        conn.execute_batch(
+            "PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -32768;",
+        )?;
         fts5::register_tokenizer(&conn)?;
         functions::register(&conn)?;
         schema::migrate(&mut conn)?;
@@ -141,6 +160,20 @@ impl Store {
             "INSERT INTO records_fts(records_fts) VALUES ('optimize'); PRAGMA optimize;",
         )?;
         Ok(())
+    }
+
+    /// What the store holds and how big it is.
+    pub fn stats(&self) -> Result<StoreStats> {
+        let one = |sql: &str| -> Result<u64> {
+            let n: i64 = self.conn.query_row(sql, [], |r| r.get(0))?;
+            Ok(n.unsigned_abs())
+        };
+        Ok(StoreStats {
+            records: one("SELECT coalesce(sum(records), 0) FROM segments")?,
+            segments: one("SELECT count(*) FROM segments")?,
+            rollup_rows: one("SELECT count(*) FROM rollup")?,
+            bytes: one("SELECT page_count * page_size FROM pragma_page_count, pragma_page_size")?,
+        })
     }
 
     /// The value stored for setting `key`, or `None` if it was never set.

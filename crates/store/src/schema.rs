@@ -8,6 +8,18 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::{Result, StoreError};
 
 /// Migration `i` brings a database from version `i` to `i + 1`.
+///
+/// Version 2, the records:
+/// - `records.id` is the record's key ([`crate::key`]): time-ordered, so the table is stored in
+///   time order and FTS5 (whose rowid it is) yields matches newest or oldest first for free.
+///   Only `trace_id` (lookups) and `(source, line)` (context) have indexes: every index costs
+///   import speed (three more cost 30%), and level/service/host filters are served by
+///   scanning in key order (pages) or by `rollup` (counts, histograms, facets).
+/// - `rollup` holds record counts per segment, minute, level, service, host and source, added
+///   per import batch (several rows may share a group: readers sum `n`).
+/// - `records_fts` is contentless (the text lives in `records`) with `contentless_delete`, over
+///   the message and the *values* of the fields; FTS5's pending-term hash is 16 MiB (default
+///   1 MiB), so imports flush and merge less.
 const MIGRATIONS: &[&str] = &[
     // 1: the store itself and user settings.
     "CREATE TABLE store_info (
@@ -52,16 +64,24 @@ const MIGRATIONS: &[&str] = &[
          segment INTEGER NOT NULL,
          seq INTEGER NOT NULL
      ) STRICT;
-     CREATE INDEX records_level ON records(level);
-     CREATE INDEX records_service ON records(service) WHERE service IS NOT NULL;
-     CREATE INDEX records_host ON records(host) WHERE host IS NOT NULL;
      CREATE INDEX records_trace ON records(trace_id) WHERE trace_id IS NOT NULL;
      CREATE INDEX records_source ON records(source, line);
+     CREATE TABLE rollup (
+         segment INTEGER NOT NULL,
+         minute INTEGER NOT NULL,
+         level INTEGER,
+         service TEXT,
+         host TEXT,
+         source TEXT,
+         n INTEGER NOT NULL
+     ) STRICT;
+     CREATE INDEX rollup_segment ON rollup(segment);
      CREATE VIRTUAL TABLE records_fts USING fts5(
          message, fields,
-         content = 'records', content_rowid = 'id',
+         content = '', contentless_delete = 1,
          tokenize = 'trawl', detail = full
-     );",
+     );
+     INSERT INTO records_fts(records_fts, rank) VALUES ('hashsize', 16777216);",
 ];
 
 /// The schema version this build creates and understands.

@@ -5,6 +5,8 @@
 //! Pages are keyset-paginated by key, so a page costs the same at row 10 and at row 10 million,
 //! and a page stays put while more records are imported.
 
+use std::collections::HashMap;
+
 use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, OptionalExtension, Row as SqlRow};
 use serde::Serialize;
@@ -102,6 +104,27 @@ pub struct Histogram {
     pub buckets: Vec<[u64; 7]>,
 }
 
+/// A query's histogram and main facets, computed together.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Overview {
+    pub histogram: Histogram,
+    /// Level codes (as text, like [`Facet::Level`]), most common first.
+    pub levels: Vec<FacetValue>,
+    pub services: Vec<FacetValue>,
+    pub hosts: Vec<FacetValue>,
+}
+
+/// The `limit` largest counts, largest first (then by value).
+fn top(counts: HashMap<Option<String>, u64>, limit: usize) -> Vec<FacetValue> {
+    let mut values: Vec<FacetValue> = counts
+        .into_iter()
+        .map(|(value, count)| FacetValue { value, count })
+        .collect();
+    values.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+    values.truncate(limit);
+    values
+}
+
 /// A field to count values of.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -179,6 +202,38 @@ impl Plan {
         }
         (Frag { sql, params }, key)
     }
+
+    /// `FROM rollup r WHERE …` selecting the rollup rows of the results, if the query can be
+    /// answered from the rollup: a filter on level, service, host and source only, and a time
+    /// range (if any) of whole minutes.
+    fn rollup_selection(&self) -> Option<Frag> {
+        let c = &self.compiled;
+        let minute = |bound: Option<i64>| match bound {
+            None => Some(None),
+            Some(k) if key::of_minute(key::minute_of(k)) == k => Some(Some(key::minute_of(k))),
+            Some(_) => None,
+        };
+        let (lo, hi) = (minute(c.lo)?, minute(c.hi)?);
+        if !c.rollup {
+            return None;
+        }
+        let mut frag = Frag {
+            sql: " FROM rollup r WHERE 1".into(),
+            params: Vec::new(),
+        };
+        for (op, bound) in [(">=", lo), ("<", hi)] {
+            if let Some(m) = bound {
+                frag.sql.push_str(&format!(" AND r.minute {op} ?"));
+                frag.params.push(Value::Integer(m));
+            }
+        }
+        if let Some(filter) = &c.filter {
+            frag.sql.push_str(" AND ");
+            frag.sql.push_str(&filter.sql);
+            frag.params.extend(filter.params.iter().cloned());
+        }
+        Some(frag)
+    }
 }
 
 impl Store {
@@ -225,6 +280,14 @@ impl Store {
     /// The exact number of results of `query`.
     pub fn count(&self, query: &Query) -> Result<u64> {
         let plan = self.plan(query)?;
+        if let Some(frag) = plan.rollup_selection() {
+            let sql = format!("SELECT coalesce(sum(r.n), 0){}", frag.sql);
+            let n: i64 = self
+                .conn
+                .prepare_cached(&sql)?
+                .query_row(params_from_iter(frag.params), |r| r.get(0))?;
+            return Ok(n.unsigned_abs());
+        }
         let c = &plan.compiled;
         let (frag, _) = plan.selection(None);
         // FTS5 alone counts without touching the records.
@@ -247,6 +310,12 @@ impl Store {
     /// time range (or all the store's records), each a whole number of milliseconds wide.
     /// Records without a time are in no bucket.
     pub fn histogram(&self, query: &Query, buckets: usize) -> Result<Histogram> {
+        Ok(self.overview(query, buckets, 0)?.histogram)
+    }
+
+    /// The histogram of `query` (as [`Store::histogram`]) and its `facet_limit` most common
+    /// levels, services and hosts, all from one pass over the results (or the rollup).
+    pub fn overview(&self, query: &Query, buckets: usize, facet_limit: usize) -> Result<Overview> {
         let plan = self.plan(query)?;
         let c = &plan.compiled;
         // The span of the records that have a time (those without one are not in any bucket).
@@ -258,39 +327,79 @@ impl Store {
         let (min, max) = (min.map(key::floor), max.map(|t| key::ceil(t) - 1));
         let buckets = buckets.max(1);
         let (Some(min), Some(max)) = (min, max) else {
-            return Ok(Histogram {
-                start_nanos: 0,
-                bucket_nanos: 1_000_000,
-                buckets: vec![[0; 7]; buckets],
+            return Ok(Overview {
+                histogram: Histogram {
+                    start_nanos: 0,
+                    bucket_nanos: 1_000_000,
+                    buckets: vec![[0; 7]; buckets],
+                },
+                levels: Vec::new(),
+                services: Vec::new(),
+                hosts: Vec::new(),
             });
         };
         let ms = |k: i64| k >> key::SLOT_BITS;
         let lo = ms(c.lo.unwrap_or(min).max(min));
         let hi = ms(c.hi.map_or(max, |h| (h - 1).min(max))).max(lo) + 1;
-        let width = ((hi - lo + buckets as i64 - 1) / buckets as i64).max(1);
-        let (mut frag, key) = plan.selection(None);
-        let sql = format!(
-            "SELECT (({key} >> {bits}) - ?) / ?, coalesce(r.level, 0), count(*){} GROUP BY 1, 2",
-            frag.sql,
-            bits = key::SLOT_BITS
-        );
-        let mut params = vec![Value::Integer(lo), Value::Integer(width)];
-        params.append(&mut frag.params);
+        let mut width = ((hi - lo + buckets as i64 - 1) / buckets as i64).max(1);
+        let mut lo = lo;
+        let (sql, params) = match plan.rollup_selection().filter(|_| width >= 60_000) {
+            // Whole-minute buckets from the rollup.
+            Some(mut frag) => {
+                width = width.div_euclid(60_000) * 60_000
+                    + if width % 60_000 == 0 { 0 } else { 60_000 };
+                lo = lo.div_euclid(60_000) * 60_000;
+                let sql = format!(
+                    "SELECT (r.minute * 60000 - ?) / ?, coalesce(r.level, 0), r.service, r.host, sum(r.n){}
+                     GROUP BY 1, 2, 3, 4",
+                    frag.sql
+                );
+                let mut params = vec![Value::Integer(lo), Value::Integer(width)];
+                params.append(&mut frag.params);
+                (sql, params)
+            }
+            None => {
+                let (mut frag, key) = plan.selection(None);
+                let sql = format!(
+                    "SELECT (({key} >> {bits}) - ?) / ?, coalesce(r.level, 0), r.service, r.host, count(*){}
+                     GROUP BY 1, 2, 3, 4",
+                    frag.sql,
+                    bits = key::SLOT_BITS
+                );
+                let mut params = vec![Value::Integer(lo), Value::Integer(width)];
+                params.append(&mut frag.params);
+                (sql, params)
+            }
+        };
         let mut out = vec![[0u64; 7]; buckets];
+        let mut levels: HashMap<Option<String>, u64> = HashMap::new();
+        let mut services: HashMap<Option<String>, u64> = HashMap::new();
+        let mut hosts: HashMap<Option<String>, u64> = HashMap::new();
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let mut rows = stmt.query(params_from_iter(params))?;
         while let Some(row) = rows.next()? {
-            let (b, level, n): (i64, i64, i64) = (row.get(0)?, row.get(1)?, row.get(2)?);
+            let (b, level, n): (i64, i64, i64) = (row.get(0)?, row.get(1)?, row.get(4)?);
+            let n = n.unsigned_abs();
             if let (Ok(b), Ok(level)) = (usize::try_from(b), usize::try_from(level)) {
                 if b < buckets && level < 7 {
-                    out[b][level] += n.unsigned_abs();
+                    out[b][level] += n;
                 }
             }
+            *levels
+                .entry((level > 0).then(|| level.to_string()))
+                .or_default() += n;
+            *services.entry(row.get(2)?).or_default() += n;
+            *hosts.entry(row.get(3)?).or_default() += n;
         }
-        Ok(Histogram {
-            start_nanos: key::time_of(lo << key::SLOT_BITS),
-            bucket_nanos: width * 1_000_000,
-            buckets: out,
+        Ok(Overview {
+            histogram: Histogram {
+                start_nanos: key::time_of(lo << key::SLOT_BITS),
+                bucket_nanos: width * 1_000_000,
+                buckets: out,
+            },
+            levels: top(levels, facet_limit),
+            services: top(services, facet_limit),
+            hosts: top(hosts, facet_limit),
         })
     }
 
@@ -298,7 +407,14 @@ impl Store {
     /// first.
     pub fn facet(&self, query: &Query, facet: &Facet, limit: usize) -> Result<Vec<FacetValue>> {
         let plan = self.plan(query)?;
-        let (frag, _) = plan.selection(None);
+        let rollup = match facet {
+            Facet::Field(_) => None,
+            _ => plan.rollup_selection(),
+        };
+        let (count, frag) = match rollup {
+            Some(frag) => ("sum(r.n)", frag),
+            None => ("count(*)", plan.selection(None).0),
+        };
         let mut params = Vec::new();
         let column = match facet {
             Facet::Level => "CAST(r.level AS TEXT)",
@@ -313,7 +429,7 @@ impl Store {
         params.extend(frag.params);
         params.push(Value::Integer(limit as i64));
         let sql = format!(
-            "SELECT {column}, count(*){} GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ?",
+            "SELECT {column}, {count}{} GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ?",
             frag.sql
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;

@@ -52,6 +52,9 @@ pub(crate) struct Compiled {
     pub hi: Option<i64>,
     /// A condition over `r` every result meets.
     pub filter: Option<Frag>,
+    /// Whether the filter names only level, service, host and source, so it holds for the
+    /// `rollup` table's rows as written (counts, histograms and facets can be read there).
+    pub rollup: bool,
 }
 
 /// Compiles `expr`; relative times count from `newest` (Unix nanoseconds).
@@ -61,7 +64,12 @@ pub(crate) fn compile(expr: &Expr, newest: i64) -> Compiled {
         Expr::And(terms) => terms.iter().collect(),
         e => vec![e],
     };
-    let mut out = Compiled::default();
+    let mut out = Compiled {
+        rollup: conjuncts
+            .iter()
+            .all(|t| matches!(t, Expr::Since(_) | Expr::Until(_)) || rollup_field(t)),
+        ..Compiled::default()
+    };
     let (mut positive, mut negative, mut filters) = (Vec::new(), Vec::new(), Vec::new());
     for term in conjuncts {
         match term {
@@ -110,6 +118,17 @@ pub(crate) fn compile(expr: &Expr, newest: i64) -> Compiled {
         });
     }
     out
+}
+
+/// Whether `expr` only tests the columns the rollup table shares with the records.
+fn rollup_field(expr: &Expr) -> bool {
+    match expr {
+        Expr::Level(..) => true,
+        Expr::Field { field, .. } => matches!(field, Field::Service | Field::Host | Field::Source),
+        Expr::And(terms) | Expr::Or(terms) => terms.iter().all(rollup_field),
+        Expr::Not(inner) => rollup_field(inner),
+        _ => false,
+    }
 }
 
 /// What an expression is as full text.

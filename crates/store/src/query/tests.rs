@@ -166,5 +166,15 @@ fn text_terms_become_one_fts_expression() {
     assert_eq!(c.lo, Some(0));
     assert_eq!(c.hi, Some(((30 * 60_000) + 1) << crate::key::SLOT_BITS));
     // Terms with no tokens constrain nothing.
-    assert_eq!(compile(&parse("..."), 0), Compiled::default());
+    assert_eq!(
+        compile(&parse("..."), 0),
+        Compiled {
+            rollup: false,
+            ..Compiled::default()
+        }
+    );
+    assert!(compile(&parse(""), 0).rollup);
+    assert!(compile(&parse("level:>=warn (service:a OR -host:b) since:-1h"), 0).rollup);
+    assert!(!compile(&parse("level:>=warn x"), 0).rollup);
+    assert!(!compile(&parse("fields.a:1"), 0).rollup);
 }

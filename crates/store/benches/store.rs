@@ -1,0 +1,294 @@
+//! The store benchmark: import throughput, tokenizer throughput and query latency over a
+//! generated corpus (see `trawl_store::corpus`). Prints a table, then one JSON object.
+//!
+//! `TRAWL_BENCH_SIZES` (default `100000,1000000,10000000`) sets the store sizes. The browser
+//! half runs in headless Chromium (scripts/bench-store.sh) and is merged by the script.
+
+#[cfg(target_arch = "wasm32")]
+fn main() {}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn main() {
+    native::main();
+}
+
+/// The benchmark runs natively; the browser figures come from the wasm tests (see above).
+#[cfg(not(target_arch = "wasm32"))]
+mod native {
+    use std::time::Instant;
+
+    use serde_json::{json, Map, Value};
+    use trawl_store::corpus::{segment, Corpus, Rng};
+    use trawl_store::tokenizer::{self, Mode};
+    use trawl_store::{Cursor, Flow, ImportOptions, Order, Query, Store};
+
+    const SEGMENT_RECORDS: usize = 1_000_000;
+
+    pub fn main() {
+        let sizes: Vec<usize> = std::env::var("TRAWL_BENCH_SIZES")
+            .unwrap_or_else(|_| "100000,1000000,10000000".into())
+            .split(',')
+            .map(|s| s.trim().parse().expect("TRAWL_BENCH_SIZES: numbers"))
+            .collect();
+        let mut out = Map::new();
+        tokenizer_figures(&mut out);
+        let dir = tempfile::tempdir().expect("tempdir");
+        println!(
+            "\n{:>10} {:>8} {:>12} {:>10} {:>10}",
+            "records", "store", "records/s", "seconds", "MB"
+        );
+        for &n in &sizes {
+            let segments = corpus_segments(n);
+            if n <= 1_000_000 {
+                let mut store = Store::open_in_memory().expect("memory store");
+                let secs = import(&mut store, &segments);
+                report_import(&mut out, n, "memory", secs, None);
+            }
+            let path = dir.path().join(format!("bench-{n}.db"));
+            let mut store = Store::open(&path).expect("file store");
+            let secs = import(&mut store, &segments);
+            let t = Instant::now();
+            store.optimize().expect("optimize");
+            let optimize = t.elapsed().as_secs_f64();
+            let mb = std::fs::metadata(&path).map(|m| m.len() as f64 / 1e6).ok();
+            report_import(&mut out, n, "file", secs, mb);
+            out.insert(format!("optimize_s_{n}"), json!(optimize));
+            drop(segments);
+            let stats = store.stats().expect("stats");
+            println!(
+                "{n:>10} rollup rows {}, {} bytes/record",
+                stats.rollup_rows,
+                stats.bytes / n as u64
+            );
+            out.insert(format!("rollup_rows_{n}"), json!(stats.rollup_rows));
+            query_figures(&mut out, &store, n);
+        }
+        println!("\n{}", Value::Object(out));
+    }
+
+    /// The corpus of `n` records as segments of up to a million records each.
+    fn corpus_segments(n: usize) -> Vec<Vec<u8>> {
+        let mut corpus = Corpus::new(42);
+        let mut segments = Vec::new();
+        let mut left = n;
+        let mut seq = 0;
+        while left > 0 {
+            let take = left.min(SEGMENT_RECORDS);
+            let records: Vec<_> = (&mut corpus).take(take).collect();
+            segments.push(segment(7, segments.len() as u64, seq, &records, 512));
+            seq += take as u64;
+            left -= take;
+        }
+        segments
+    }
+
+    fn import(store: &mut Store, segments: &[Vec<u8>]) -> f64 {
+        let t = Instant::now();
+        for (i, bytes) in segments.iter().enumerate() {
+            store
+                .import_segment(
+                    "bench",
+                    &format!("seg-{i}"),
+                    &bytes[..],
+                    ImportOptions::default(),
+                    &mut |_| Flow::Continue,
+                )
+                .expect("import");
+        }
+        t.elapsed().as_secs_f64()
+    }
+
+    fn report_import(
+        out: &mut Map<String, Value>,
+        n: usize,
+        kind: &str,
+        secs: f64,
+        mb: Option<f64>,
+    ) {
+        let rate = n as f64 / secs;
+        println!(
+            "{n:>10} {kind:>8} {rate:>12.0} {secs:>10.2} {:>10}",
+            mb.map_or("-".into(), |m| format!("{m:.0}"))
+        );
+        out.insert(format!("import_{kind}_{n}_records_per_s"), json!(rate));
+        if let Some(mb) = mb {
+            out.insert(format!("store_mb_{n}"), json!(mb));
+        }
+    }
+
+    fn tokenizer_figures(out: &mut Map<String, Value>) {
+        let texts: Vec<String> = Corpus::new(1)
+            .take(200_000)
+            .map(|r| format!("{} {}", r.message, r.fields.unwrap_or_default()))
+            .collect();
+        let bytes: usize = texts.iter().map(String::len).sum();
+        let mb = bytes as f64 / 1e6;
+        let time = |f: &dyn Fn(&str) -> usize| {
+            let t = Instant::now();
+            let tokens: usize = texts.iter().map(|s| f(s)).sum();
+            (t.elapsed().as_secs_f64(), tokens)
+        };
+        let (trawl_s, trawl_tokens) = time(&|s| {
+            let mut n = 0;
+            let _ = tokenizer::tokenize::<()>(s, Mode::Document, Default::default(), |_| {
+                n += 1;
+                Ok(())
+            });
+            n
+        });
+        // Baseline in the same run: splitting at whitespace and lower-casing each word.
+        let (ws_s, ws_tokens) = time(&|s| {
+            s.split_whitespace()
+                .map(str::to_lowercase)
+                .filter(|w| !w.is_empty())
+                .count()
+        });
+        println!(
+            "tokenizer: {:.0} MB/s ({trawl_tokens} tokens); whitespace split + lowercase: {:.0} MB/s ({ws_tokens} tokens); ratio {:.2}",
+            mb / trawl_s,
+            mb / ws_s,
+            ws_s / trawl_s
+        );
+        out.insert("tokenizer_mb_per_s".into(), json!(mb / trawl_s));
+        out.insert("whitespace_split_mb_per_s".into(), json!(mb / ws_s));
+        out.insert(
+            "tokens_per_record".into(),
+            json!(trawl_tokens as f64 / texts.len() as f64),
+        );
+    }
+
+    /// p50 and p95 of `f` over `reps` runs, in milliseconds.
+    fn percentiles(reps: usize, mut f: impl FnMut(usize)) -> (f64, f64) {
+        let mut ms: Vec<f64> = (0..reps)
+            .map(|i| {
+                let t = Instant::now();
+                f(i);
+                t.elapsed().as_secs_f64() * 1e3
+            })
+            .collect();
+        ms.sort_by(f64::total_cmp);
+        let at = |p: f64| ms[((ms.len() - 1) as f64 * p).round() as usize];
+        (at(0.5), at(0.95))
+    }
+
+    /// Makes the i-th query of one kind.
+    type QueryMaker = Box<dyn Fn(usize) -> String>;
+
+    fn query_figures(out: &mut Map<String, Value>, store: &Store, n: usize) {
+        // Trace ids to look up: sampled from the store itself.
+        let mut rng = Rng::new(9);
+        let traces: Vec<String> = (0..20)
+            .filter_map(|_| {
+                let page = store
+                    .page(
+                        &Query::parse(&format!("since:-{}m", 1 + rng.below(60))).unwrap(),
+                        Order::NewestFirst,
+                        Cursor::Start,
+                        1,
+                    )
+                    .ok()?;
+                page.rows.first()?.trace_id.clone()
+            })
+            .collect();
+        let mix: Vec<(&str, QueryMaker)> = vec![
+            (
+                "word",
+                Box::new(|i| {
+                    ["upstream", "disconnect", "kafka", "oauth2", "backoff"][i % 5].to_owned()
+                }),
+            ),
+            (
+                "phrase",
+                Box::new(|i| {
+                    ["\"slow query\"", "\"cache miss\"", "\"request failed\""][i % 3].to_owned()
+                }),
+            ),
+            (
+                "prefix",
+                Box::new(|i| ["NullPointer*", "OrderServ*", "recommend*"][i % 3].to_owned()),
+            ),
+            (
+                "field",
+                Box::new(|i| {
+                    format!(
+                        "service:{} level:>=warn",
+                        ["payment-api", "gateway", "ledger"][i % 3]
+                    )
+                }),
+            ),
+            (
+                "trace_id",
+                Box::new(move |i| format!("trace_id:{}", traces[i % traces.len()])),
+            ),
+            (
+                "regex",
+                Box::new(|i| format!("\"slow query\" /took {}\\d\\d\\dms/", 1 + i % 4)),
+            ),
+            (
+                "word_and_field",
+                Box::new(|i| {
+                    format!(
+                        "upstream level:fatal service:{}",
+                        ["payment-api", "gateway", "auth"][i % 3]
+                    )
+                }),
+            ),
+        ];
+        println!(
+            "\n{:>10} {:<15} {:>10} {:>10} {:>10}",
+            "records", "query", "p50 ms", "p95 ms", "results"
+        );
+        for (name, make) in &mix {
+            let queries: Vec<Query> = (0..30).map(|i| Query::parse(&make(i)).unwrap()).collect();
+            let mut results = 0;
+            let (p50, p95) = percentiles(queries.len(), |i| {
+                let page = store
+                    .page(&queries[i], Order::NewestFirst, Cursor::Start, 100)
+                    .unwrap();
+                results = results.max(page.rows.len());
+            });
+            let total = store.count(&queries[0]).unwrap();
+            println!("{n:>10} {name:<15} {p50:>10.2} {p95:>10.2} {total:>10}");
+            out.insert(format!("first_page_{name}_{n}_p50_ms"), json!(p50));
+            out.insert(format!("first_page_{name}_{n}_p95_ms"), json!(p95));
+        }
+        let next = Query::parse("level:>=warn").unwrap();
+        let (p50, p95) = percentiles(10, |_| {
+            let mut cursor = Cursor::Start;
+            for _ in 0..20 {
+                let page = store.page(&next, Order::NewestFirst, cursor, 100).unwrap();
+                cursor = Cursor::After(page.rows.last().unwrap().id);
+            }
+        });
+        println!(
+            "{n:>10} {:<15} {:>10.2} {:>10.2} {:>10}",
+            "20 pages", p50, p95, "-"
+        );
+        for (name, text) in [
+            ("all", ""),
+            ("errors", "level:>=error"),
+            ("word", "upstream"),
+        ] {
+            let query = Query::parse(text).unwrap();
+            let (p50, p95) = percentiles(5, |_| {
+                store.overview(&query, 100, 10).unwrap();
+            });
+            let (c50, c95) = percentiles(5, |_| {
+                store.count(&query).unwrap();
+            });
+            println!(
+                "{n:>10} {:<15} {p50:>10.2} {p95:>10.2} {:>10}",
+                format!("overview {name}"),
+                "-"
+            );
+            println!(
+                "{n:>10} {:<15} {c50:>10.2} {c95:>10.2} {:>10}",
+                format!("count {name}"),
+                "-"
+            );
+            out.insert(format!("overview_{name}_{n}_p50_ms"), json!(p50));
+            out.insert(format!("overview_{name}_{n}_p95_ms"), json!(p95));
+            out.insert(format!("count_{name}_{n}_p95_ms"), json!(c95));
+        }
+    }
+}

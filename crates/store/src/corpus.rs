@@ -1,0 +1,210 @@
+//! A generator of realistic log corpora for benchmarks: services and hosts, a skewed level mix,
+//! traces spanning a few services, message templates carrying ids, paths, IPs, durations and
+//! numbers, structured fields, and time with bursts and silences. Deterministic for a seed and
+//! the same on every target (its own small PRNG, no clock).
+
+use trawl_bundle::block::BlockBuilder;
+use trawl_bundle::format::{FrameHeader, FrameKind, SegmentHeader, WriterId};
+use trawl_bundle::{Level, Record};
+
+/// splitmix64: small, fast, good enough to make logs.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Self(seed)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..n` (n > 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
+    }
+
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len() as u64) as usize]
+    }
+}
+
+const SERVICES: [&str; 12] = [
+    "payment-api",
+    "checkout",
+    "gateway",
+    "auth",
+    "inventory",
+    "search",
+    "billing",
+    "notification",
+    "user-profile",
+    "recommendation",
+    "shipping",
+    "ledger",
+];
+
+const PATHS: [&str; 8] = [
+    "/api/v1/orders",
+    "/api/v1/payments",
+    "/api/v2/users",
+    "/healthz",
+    "/api/v1/cart",
+    "/api/v1/search",
+    "/internal/metrics",
+    "/api/v1/invoices",
+];
+
+/// Generates records in time order.
+#[derive(Debug, Clone)]
+pub struct Corpus {
+    rng: Rng,
+    ts: i64,
+    trace: Option<(String, u32)>,
+    line: u64,
+}
+
+impl Corpus {
+    /// A corpus starting at 2024-03-08T14:00:00Z.
+    pub fn new(seed: u64) -> Self {
+        Self {
+            rng: Rng::new(seed),
+            ts: 1_709_906_400_000_000_000,
+            trace: None,
+            line: 0,
+        }
+    }
+
+    /// The next record.
+    pub fn next_record(&mut self) -> Record {
+        let rng = &mut self.rng;
+        // Time: mostly ~2 ms apart, bursts of sub-millisecond records, rare silences of minutes.
+        self.ts += match rng.below(1000) {
+            0 => 60_000_000_000 + rng.below(600_000_000_000) as i64,
+            1..=100 => rng.below(200_000) as i64,
+            _ => rng.below(4_000_000) as i64,
+        };
+        self.line += 1;
+        let level = match rng.below(1000) {
+            0..=4 => Level::Fatal,
+            5..=49 => Level::Error,
+            50..=149 => Level::Warn,
+            150..=299 => Level::Debug,
+            300..=309 => Level::Trace,
+            _ => Level::Info,
+        };
+        let service = *rng.pick(&SERVICES);
+        let host = format!("{service}-{}", rng.below(3));
+        let (trace_id, span_id) = {
+            let remaining = self.trace.as_ref().map_or(0, |t| t.1);
+            if remaining == 0 || rng.below(4) == 0 {
+                let id = format!("{:016x}{:016x}", rng.next_u64(), rng.next_u64());
+                self.trace = Some((id, 3 + rng.below(12) as u32));
+            }
+            let t = self.trace.as_mut().expect("set");
+            t.1 -= 1;
+            (t.0.clone(), format!("{:016x}", rng.next_u64()))
+        };
+        let path = *rng.pick(&PATHS);
+        let id = rng.below(100_000);
+        let ms = rng.below(5000);
+        let ip = format!("10.{}.{}.{}", rng.below(4), rng.below(256), rng.below(256));
+        let user = rng.below(5000);
+        let message = match (level, rng.below(8)) {
+            (Level::Error | Level::Fatal, 0..=3) => format!(
+                "request failed: POST {path}/{id} from {ip}:{} returned 503 after {ms}ms: upstream connect error or disconnect/reset before headers",
+                1024 + rng.below(60000)
+            ),
+            (Level::Error | Level::Fatal, _) => format!(
+                "java.lang.NullPointerException: Cannot invoke \"com.example.{}.OrderService.getId()\" because order {id} is null",
+                service.replace('-', "")
+            ),
+            (Level::Warn, _) => format!(
+                "slow query on orders_{} took {ms}ms (threshold 500ms) user_id={user}",
+                rng.below(16)
+            ),
+            (_, 0..=2) => format!("GET {path}/{id} 200 {ms}ms bytes={}", rng.below(90_000)),
+            (_, 3) => format!("connection from {ip}:{} accepted by worker-{}", 1024 + rng.below(60000), rng.below(16)),
+            (_, 4) => format!("cache miss for key user:{user}:profile, loading from db"),
+            (_, 5) => format!(
+                "published event OrderCreated id={:08x}-{:04x}-4{:03x}-a{:03x}-{:012x} to kafka topic orders.v{}",
+                rng.next_u64() as u32, rng.below(0xffff), rng.below(0xfff), rng.below(0xfff),
+                rng.next_u64() & 0xffff_ffff_ffff, 1 + rng.below(3)
+            ),
+            (_, 6) => format!("retrying payment {id} attempt {} of 5 after backoff {ms}ms", 1 + rng.below(5)),
+            _ => format!("user {user} logged in via oauth2 provider=google session={:016x}", rng.next_u64()),
+        };
+        let fields = format!(
+            r#"{{"user_id":{user},"http":{{"method":"{}","status":{}}},"region":"{}","version":"1.{}.{}"}}"#,
+            ["GET", "POST", "PUT"][rng.below(3) as usize],
+            [200, 200, 200, 201, 404, 500, 503][rng.below(7) as usize],
+            ["eu-west-1", "us-east-1", "ap-south-1"][rng.below(3) as usize],
+            rng.below(20),
+            rng.below(10)
+        );
+        Record {
+            ts_nanos: Some(self.ts),
+            level: Some(level),
+            level_text: Some(level.as_str().to_uppercase()),
+            service: Some(service.to_owned()),
+            host: Some(host),
+            trace_id: Some(trace_id),
+            span_id: Some(span_id),
+            fields: Some(fields),
+            source: Some(format!("{service}.log")),
+            line: Some(self.line),
+            ..Record::message(message)
+        }
+    }
+}
+
+impl Iterator for Corpus {
+    type Item = Record;
+
+    fn next(&mut self) -> Option<Record> {
+        Some(self.next_record())
+    }
+}
+
+/// A segment (unsealed, as a live writer leaves it) holding `records` from sequence
+/// `first_seq`, `per_frame` records a frame.
+pub fn segment(
+    writer: u128,
+    segment_seq: u64,
+    first_seq: u64,
+    records: &[Record],
+    per_frame: usize,
+) -> Vec<u8> {
+    let header = SegmentHeader {
+        writer_id: WriterId(writer),
+        segment_seq,
+        salt: 0x5eed ^ u64::try_from(writer & 0xffff).unwrap() ^ segment_seq,
+        first_record_seq: first_seq,
+        created_nanos: 1_700_000_000_000_000_000,
+    };
+    let mut out = header.encode().to_vec();
+    let mut seq = first_seq;
+    for chunk in records.chunks(per_frame.max(1)) {
+        let mut block = BlockBuilder::default();
+        for record in chunk {
+            block.push(record);
+        }
+        let (codec, payload) = block.finish();
+        let frame = FrameHeader {
+            kind: FrameKind::Records,
+            codec,
+            stored_len: payload.len() as u32,
+            record_count: chunk.len() as u32,
+            first_seq: seq,
+        };
+        out.extend_from_slice(&frame.encode(&payload, header.salt));
+        out.extend_from_slice(&payload);
+        seq += chunk.len() as u64;
+    }
+    out
+}
