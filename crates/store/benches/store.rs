@@ -18,7 +18,7 @@ mod native {
     use std::time::Instant;
 
     use serde_json::{json, Map, Value};
-    use trawl_store::corpus::{segment, Corpus, Rng};
+    use trawl_store::corpus::{p50_p95, query_mix, segment, Corpus};
     use trawl_store::tokenizer::{self, Mode};
     use trawl_store::{Cursor, Flow, ImportOptions, Order, Query, Store};
 
@@ -159,87 +159,25 @@ mod native {
 
     /// p50 and p95 of `f` over `reps` runs, in milliseconds.
     fn percentiles(reps: usize, mut f: impl FnMut(usize)) -> (f64, f64) {
-        let mut ms: Vec<f64> = (0..reps)
-            .map(|i| {
-                let t = Instant::now();
-                f(i);
-                t.elapsed().as_secs_f64() * 1e3
-            })
-            .collect();
-        ms.sort_by(f64::total_cmp);
-        let at = |p: f64| ms[((ms.len() - 1) as f64 * p).round() as usize];
-        (at(0.5), at(0.95))
+        p50_p95(
+            (0..reps)
+                .map(|i| {
+                    let t = Instant::now();
+                    f(i);
+                    t.elapsed().as_secs_f64() * 1e3
+                })
+                .collect(),
+        )
     }
 
-    /// Makes the i-th query of one kind.
-    type QueryMaker = Box<dyn Fn(usize) -> String>;
-
     fn query_figures(out: &mut Map<String, Value>, store: &Store, n: usize) {
-        // Trace ids to look up: sampled from the store itself.
-        let mut rng = Rng::new(9);
-        let traces: Vec<String> = (0..20)
-            .filter_map(|_| {
-                let page = store
-                    .page(
-                        &Query::parse(&format!("since:-{}m", 1 + rng.below(60))).unwrap(),
-                        Order::NewestFirst,
-                        Cursor::Start,
-                        1,
-                    )
-                    .ok()?;
-                page.rows.first()?.trace_id.clone()
-            })
-            .collect();
-        let mix: Vec<(&str, QueryMaker)> = vec![
-            (
-                "word",
-                Box::new(|i| {
-                    ["upstream", "disconnect", "kafka", "oauth2", "backoff"][i % 5].to_owned()
-                }),
-            ),
-            (
-                "phrase",
-                Box::new(|i| {
-                    ["\"slow query\"", "\"cache miss\"", "\"request failed\""][i % 3].to_owned()
-                }),
-            ),
-            (
-                "prefix",
-                Box::new(|i| ["NullPointer*", "OrderServ*", "recommend*"][i % 3].to_owned()),
-            ),
-            (
-                "field",
-                Box::new(|i| {
-                    format!(
-                        "service:{} level:>=warn",
-                        ["payment-api", "gateway", "ledger"][i % 3]
-                    )
-                }),
-            ),
-            (
-                "trace_id",
-                Box::new(move |i| format!("trace_id:{}", traces[i % traces.len()])),
-            ),
-            (
-                "regex",
-                Box::new(|i| format!("\"slow query\" /took {}\\d\\d\\dms/", 1 + i % 4)),
-            ),
-            (
-                "word_and_field",
-                Box::new(|i| {
-                    format!(
-                        "upstream level:fatal service:{}",
-                        ["payment-api", "gateway", "auth"][i % 3]
-                    )
-                }),
-            ),
-        ];
+        let mix = query_mix(store);
         println!(
             "\n{:>10} {:<15} {:>10} {:>10} {:>10}",
             "records", "query", "p50 ms", "p95 ms", "results"
         );
-        for (name, make) in &mix {
-            let queries: Vec<Query> = (0..30).map(|i| Query::parse(&make(i)).unwrap()).collect();
+        for (name, texts) in &mix {
+            let queries: Vec<Query> = texts.iter().map(|t| Query::parse(t).unwrap()).collect();
             let mut results = 0;
             let (p50, p95) = percentiles(queries.len(), |i| {
                 let page = store

@@ -208,3 +208,77 @@ pub fn segment(
     }
     out
 }
+
+/// The benchmark's fixed query mix over a corpus store: `(kind, 30 queries of that kind)`.
+/// Trace ids are sampled from `store` itself.
+pub fn query_mix(store: &crate::Store) -> Vec<(&'static str, Vec<String>)> {
+    use crate::{Cursor, Order, Query};
+    let mut rng = Rng::new(9);
+    let traces: Vec<String> = (0..20)
+        .filter_map(|_| {
+            let query = Query::parse(&format!("since:-{}m", 1 + rng.below(600))).ok()?;
+            let page = store
+                .page(&query, Order::OldestFirst, Cursor::Start, 1)
+                .ok()?;
+            page.rows.first()?.trace_id.clone()
+        })
+        .collect();
+    let pick = |items: &[&str]| -> Vec<String> {
+        (0..30).map(|i| items[i % items.len()].to_owned()).collect()
+    };
+    let mut mix = vec![
+        (
+            "word",
+            pick(&["upstream", "disconnect", "kafka", "oauth2", "backoff"]),
+        ),
+        (
+            "phrase",
+            pick(&["\"slow query\"", "\"cache miss\"", "\"request failed\""]),
+        ),
+        (
+            "prefix",
+            pick(&["NullPointer*", "OrderServ*", "recommend*"]),
+        ),
+        (
+            "field",
+            pick(&[
+                "service:payment-api level:>=warn",
+                "service:gateway level:>=warn",
+                "host:ledger-1 level:error",
+            ]),
+        ),
+        (
+            "regex",
+            (0..30)
+                .map(|i| format!("\"slow query\" /took {}\\d\\d\\dms/", 1 + i % 4))
+                .collect(),
+        ),
+        (
+            "word_and_field",
+            pick(&[
+                "upstream level:fatal service:payment-api",
+                "upstream level:fatal service:gateway",
+                "kafka level:debug host:auth-2",
+            ]),
+        ),
+    ];
+    if !traces.is_empty() {
+        mix.push((
+            "trace_id",
+            (0..30)
+                .map(|i| format!("trace_id:{}", traces[i % traces.len()]))
+                .collect(),
+        ));
+    }
+    mix
+}
+
+/// The 50th and 95th percentiles of `samples` (nearest rank).
+pub fn p50_p95(mut samples: Vec<f64>) -> (f64, f64) {
+    if samples.is_empty() {
+        return (f64::NAN, f64::NAN);
+    }
+    samples.sort_by(f64::total_cmp);
+    let at = |p: f64| samples[((samples.len() - 1) as f64 * p).round() as usize];
+    (at(0.5), at(0.95))
+}
