@@ -322,12 +322,20 @@ fn insert_batch(tx: &Transaction<'_>, batch: &mut Batch) -> rusqlite::Result<()>
             max_ts = Some(max_ts.map_or(ts, |m| m.max(ts)));
         }
     }
-    let mut add = tx.prepare_cached(
-        "INSERT INTO rollup(segment, minute, level, service, host, source, n)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )?;
-    for ((minute, level, service, host, source), n) in rollup {
-        add.execute(params![segment_id, minute, level, service, host, source, n])?;
+    let mut hours: HashMap<RollupGroup<'_>, i64> = HashMap::new();
+    for (&(minute, level, service, host, source), &n) in &rollup {
+        *hours
+            .entry((minute - minute.rem_euclid(60), level, service, host, source))
+            .or_default() += n;
+    }
+    for (table, groups) in [("rollup", rollup), ("rollup_hour", hours)] {
+        let mut add = tx.prepare_cached(&format!(
+            "INSERT INTO {table}(segment, minute, level, service, host, source, n)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+        ))?;
+        for ((minute, level, service, host, source), n) in groups {
+            add.execute(params![segment_id, minute, level, service, host, source, n])?;
+        }
     }
     let last_seq = pending.last().map_or(0, |p| p.seq);
     tx.execute(

@@ -16,7 +16,8 @@ use crate::{Result, StoreError};
 ///   import speed (three more cost 30%), and level/service/host filters are served by
 ///   scanning in key order (pages) or by `rollup` (counts, histograms, facets).
 /// - `rollup` holds record counts per segment, minute, level, service, host and source, added
-///   per import batch (several rows may share a group: readers sum `n`).
+///   per import batch (several rows may share a group: readers sum `n`); `rollup_hour` the
+///   same per hour (`minute` is the hour's first minute), for wide histograms and totals.
 /// - `records_fts` is contentless (the text lives in `records`) with `contentless_delete`, over
 ///   the message and the *values* of the fields; FTS5's pending-term hash is 16 MiB (default
 ///   1 MiB), so imports flush and merge less.
@@ -76,6 +77,16 @@ const MIGRATIONS: &[&str] = &[
          n INTEGER NOT NULL
      ) STRICT;
      CREATE INDEX rollup_segment ON rollup(segment);
+     CREATE TABLE rollup_hour (
+         segment INTEGER NOT NULL,
+         minute INTEGER NOT NULL,
+         level INTEGER,
+         service TEXT,
+         host TEXT,
+         source TEXT,
+         n INTEGER NOT NULL
+     ) STRICT;
+     CREATE INDEX rollup_hour_segment ON rollup_hour(segment);
      CREATE VIRTUAL TABLE records_fts USING fts5(
          message, fields,
          content = '', contentless_delete = 1,

@@ -203,22 +203,24 @@ impl Plan {
         (Frag { sql, params }, key)
     }
 
-    /// `FROM rollup r WHERE …` selecting the rollup rows of the results, if the query can be
-    /// answered from the rollup: a filter on level, service, host and source only, and a time
-    /// range (if any) of whole minutes.
-    fn rollup_selection(&self) -> Option<Frag> {
+    /// `FROM rollup… r WHERE …` selecting the rollup rows of the results at `grain`, if the
+    /// query can be answered from the rollup: a filter on level, service, host and source only,
+    /// and a time range (if any) of whole grains.
+    fn rollup_selection(&self, grain: Grain) -> Option<Frag> {
         let c = &self.compiled;
         let minute = |bound: Option<i64>| match bound {
             None => Some(None),
-            Some(k) if key::of_minute(key::minute_of(k)) == k => Some(Some(key::minute_of(k))),
-            Some(_) => None,
+            Some(k) => {
+                let m = key::minute_of(k);
+                (key::of_minute(m) == k && m % grain.minutes() == 0).then_some(Some(m))
+            }
         };
         let (lo, hi) = (minute(c.lo)?, minute(c.hi)?);
         if !c.rollup {
             return None;
         }
         let mut frag = Frag {
-            sql: " FROM rollup r WHERE 1".into(),
+            sql: format!(" FROM {} r WHERE 1", grain.table()),
             params: Vec::new(),
         };
         for (op, bound) in [(">=", lo), ("<", hi)] {
@@ -233,6 +235,35 @@ impl Plan {
             frag.params.extend(filter.params.iter().cloned());
         }
         Some(frag)
+    }
+
+    /// The coarsest rollup that answers the query (for totals, where time does not matter).
+    fn any_rollup(&self) -> Option<Frag> {
+        self.rollup_selection(Grain::Hour)
+            .or_else(|| self.rollup_selection(Grain::Minute))
+    }
+}
+
+/// The time resolution of a rollup table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Grain {
+    Minute,
+    Hour,
+}
+
+impl Grain {
+    fn minutes(self) -> i64 {
+        match self {
+            Grain::Minute => 1,
+            Grain::Hour => 60,
+        }
+    }
+
+    fn table(self) -> &'static str {
+        match self {
+            Grain::Minute => "rollup",
+            Grain::Hour => "rollup_hour",
+        }
     }
 }
 
@@ -280,7 +311,7 @@ impl Store {
     /// The exact number of results of `query`.
     pub fn count(&self, query: &Query) -> Result<u64> {
         let plan = self.plan(query)?;
-        if let Some(frag) = plan.rollup_selection() {
+        if let Some(frag) = plan.any_rollup() {
             let sql = format!("SELECT coalesce(sum(r.n), 0){}", frag.sql);
             let n: i64 = self
                 .conn
@@ -343,12 +374,18 @@ impl Store {
         let hi = ms(c.hi.map_or(max, |h| (h - 1).min(max))).max(lo) + 1;
         let mut width = ((hi - lo + buckets as i64 - 1) / buckets as i64).max(1);
         let mut lo = lo;
-        let (sql, params) = match plan.rollup_selection().filter(|_| width >= 60_000) {
-            // Whole-minute buckets from the rollup.
-            Some(mut frag) => {
-                width = width.div_euclid(60_000) * 60_000
-                    + if width % 60_000 == 0 { 0 } else { 60_000 };
-                lo = lo.div_euclid(60_000) * 60_000;
+        // Buckets of whole hours or minutes come from the rollup at that grain.
+        let rollup = [Grain::Hour, Grain::Minute].into_iter().find_map(|grain| {
+            let grain_ms = grain.minutes() * 60_000;
+            (width >= grain_ms)
+                .then(|| plan.rollup_selection(grain))
+                .flatten()
+                .map(|frag| (frag, grain_ms))
+        });
+        let (sql, params) = match rollup {
+            Some((mut frag, grain_ms)) => {
+                width = (width + grain_ms - 1) / grain_ms * grain_ms;
+                lo = lo.div_euclid(grain_ms) * grain_ms;
                 let sql = format!(
                     "SELECT (r.minute * 60000 - ?) / ?, coalesce(r.level, 0), r.service, r.host, sum(r.n){}
                      GROUP BY 1, 2, 3, 4",
@@ -409,7 +446,7 @@ impl Store {
         let plan = self.plan(query)?;
         let rollup = match facet {
             Facet::Field(_) => None,
-            _ => plan.rollup_selection(),
+            _ => plan.any_rollup(),
         };
         let (count, frag) = match rollup {
             Some(frag) => ("sum(r.n)", frag),

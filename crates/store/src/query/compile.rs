@@ -82,7 +82,10 @@ pub(crate) fn compile(expr: &Expr, newest: i64) -> Compiled {
                 out.hi = Some(out.hi.map_or(hi, |x| x.min(hi)));
             }
             term => match fts(term) {
-                Fts::Expr(e) => positive.push(e),
+                Fts::Expr(e) => {
+                    positive.push(e);
+                    filters.extend(exact_compound(term));
+                }
                 Fts::Nothing => {}
                 Fts::NotText => match term {
                     Expr::Not(inner) => match fts(inner) {
@@ -118,6 +121,29 @@ pub(crate) fn compile(expr: &Expr, newest: i64) -> Compiled {
         });
     }
     out
+}
+
+/// For a bare word of several parts (`user=root`, `payment-api`, `10.0.0.1:8080`), a filter
+/// that keeps only records holding it as written (case aside): FTS5 matches its parts as a
+/// phrase, which would also take `user root`. Quoted phrases, non-ASCII words and words under
+/// `OR`/`NOT` keep the phrase semantics.
+fn exact_compound(expr: &Expr) -> Option<Frag> {
+    let Expr::Text {
+        text,
+        phrase: false,
+        ..
+    } = expr
+    else {
+        return None;
+    };
+    let word = text.trim_matches(|c: char| c.is_ascii_punctuation());
+    let parts = tokenizer::tokens(word, Mode::Query, Default::default());
+    (word.is_ascii() && parts.len() > 1).then(|| {
+        Frag::new(
+            "trawl_contains(?, r.message, r.fields)",
+            vec![Value::Text(word.to_owned())],
+        )
+    })
 }
 
 /// Whether `expr` only tests the columns the rollup table shares with the records.

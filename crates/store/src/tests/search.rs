@@ -249,6 +249,30 @@ fn histogram_and_facets_add_up_to_the_total() {
             "{query}"
         );
     }
+    // The rollup's buckets (hours or minutes) hold exactly the records of their time span.
+    for (query, buckets) in [
+        ("", 7),
+        ("", 5000),
+        ("level:info", 40),
+        ("source:HDFS_2k.log", 13),
+    ] {
+        let h = store.histogram(&q(query), buckets).unwrap();
+        let width_ms = h.bucket_nanos / 1_000_000;
+        let start_ms = h.start_nanos / 1_000_000;
+        let mut expected = vec![[0u64; 7]; buckets];
+        for r in &all {
+            let keep = match query {
+                "level:info" => r.level == Some(Level::Info),
+                "source:HDFS_2k.log" => r.source.as_deref() == Some("HDFS_2k.log"),
+                _ => true,
+            };
+            let b = (r.ts_nanos.unwrap().div_euclid(1_000_000) - start_ms).div_euclid(width_ms);
+            if keep && (0..buckets as i64).contains(&b) {
+                expected[b as usize][r.level.map_or(0, |l| l.code() as usize)] += 1;
+            }
+        }
+        assert_eq!(h.buckets, expected, "{query} in {buckets} buckets");
+    }
     let services = store.facet(&Query::all(), &Facet::Service, 3).unwrap();
     assert!(services.len() <= 3);
     let status = store
