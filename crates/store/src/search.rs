@@ -114,6 +114,54 @@ pub struct Overview {
     pub hosts: Vec<FacetValue>,
 }
 
+/// The round bucket width (ms) at least `raw` ms wide: 1-2-5 steps below a second, then the
+/// clock's steps (15 s, 30 s, 1 min, 5 min, 15 min, 1 h, 3 h, 12 h, 1 d, 7 d …).
+fn nice_width(raw: i64) -> i64 {
+    const SECOND: i64 = 1000;
+    const MINUTE: i64 = 60 * SECOND;
+    const HOUR: i64 = 60 * MINUTE;
+    const DAY: i64 = 24 * HOUR;
+    const NICE: [i64; 33] = [
+        1,
+        2,
+        5,
+        10,
+        20,
+        50,
+        100,
+        200,
+        500,
+        SECOND,
+        2 * SECOND,
+        5 * SECOND,
+        10 * SECOND,
+        15 * SECOND,
+        30 * SECOND,
+        MINUTE,
+        2 * MINUTE,
+        5 * MINUTE,
+        10 * MINUTE,
+        15 * MINUTE,
+        30 * MINUTE,
+        HOUR,
+        2 * HOUR,
+        3 * HOUR,
+        6 * HOUR,
+        12 * HOUR,
+        DAY,
+        2 * DAY,
+        7 * DAY,
+        14 * DAY,
+        30 * DAY,
+        91 * DAY,
+        365 * DAY,
+    ];
+    NICE.iter()
+        .copied()
+        .find(|&w| w >= raw)
+        .unwrap_or_else(|| (raw + DAY - 1) / DAY * DAY)
+}
+
 /// The `limit` largest counts, largest first (then by value).
 fn top(counts: HashMap<Option<String>, u64>, limit: usize) -> Vec<FacetValue> {
     let mut values: Vec<FacetValue> = counts
@@ -337,8 +385,9 @@ impl Store {
         Ok(n.unsigned_abs())
     }
 
-    /// Results of `query` per time bucket and level: `buckets` buckets spanning the query's
-    /// time range (or all the store's records), each a whole number of milliseconds wide.
+    /// Results of `query` per time bucket and level, over the query's time range (or all the
+    /// store's records): about `buckets` buckets (at most one more) of a round width (1 s,
+    /// 5 min, 1 h, 1 d …) aligned to multiples of it, as Grafana and Kibana draw them.
     /// Records without a time are in no bucket.
     pub fn histogram(&self, query: &Query, buckets: usize) -> Result<Histogram> {
         Ok(self.overview(query, buckets, 0)?.histogram)
@@ -372,20 +421,20 @@ impl Store {
         let ms = |k: i64| k >> key::SLOT_BITS;
         let lo = ms(c.lo.unwrap_or(min).max(min));
         let hi = ms(c.hi.map_or(max, |h| (h - 1).min(max))).max(lo) + 1;
-        let mut width = ((hi - lo + buckets as i64 - 1) / buckets as i64).max(1);
-        let mut lo = lo;
+        let width = nice_width((hi - lo + buckets as i64 - 1) / buckets as i64);
+        let lo = lo.div_euclid(width) * width;
+        let buckets = usize::try_from((hi - lo + width - 1) / width)
+            .unwrap_or(1)
+            .max(1);
         // Buckets of whole hours or minutes come from the rollup at that grain.
         let rollup = [Grain::Hour, Grain::Minute].into_iter().find_map(|grain| {
             let grain_ms = grain.minutes() * 60_000;
-            (width >= grain_ms)
+            (width % grain_ms == 0)
                 .then(|| plan.rollup_selection(grain))
                 .flatten()
-                .map(|frag| (frag, grain_ms))
         });
         let (sql, params) = match rollup {
-            Some((mut frag, grain_ms)) => {
-                width = (width + grain_ms - 1) / grain_ms * grain_ms;
-                lo = lo.div_euclid(grain_ms) * grain_ms;
+            Some(mut frag) => {
                 let sql = format!(
                     "SELECT (r.minute * 60000 - ?) / ?, coalesce(r.level, 0), r.service, r.host, sum(r.n){}
                      GROUP BY 1, 2, 3, 4",
