@@ -7,6 +7,7 @@
 //! Opening a [`Store`] brings its schema to [`SCHEMA_VERSION`] through the migrations in
 //! [`schema`], in one transaction: a store is never left half-migrated.
 
+mod console;
 #[cfg(feature = "corpus")]
 pub mod corpus;
 mod fields_text;
@@ -19,6 +20,7 @@ mod schema;
 mod search;
 pub mod tokenizer;
 
+pub use console::{ConsoleError, ConsoleLimits, ConsoleResult};
 pub use import::{Flow, ImportOptions, Progress, SegmentReport};
 pub use query::{Query, QueryError};
 pub use search::{

@@ -3,6 +3,7 @@
 
 use super::*;
 
+mod console;
 mod data;
 mod import;
 mod search;
