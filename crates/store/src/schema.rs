@@ -21,7 +21,7 @@ use crate::{Result, StoreError};
 /// - `records_fts` is contentless (the text lives in `records`) with `contentless_delete`, over
 ///   the message and the *values* of the fields; FTS5's pending-term hash is 16 MiB (default
 ///   1 MiB), so imports flush and merge less.
-const MIGRATIONS: &[&str] = &[
+pub(crate) const MIGRATIONS: &[&str] = &[
     // 1: the store itself and user settings.
     "CREATE TABLE store_info (
          id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -102,8 +102,24 @@ pub(crate) fn user_version(conn: &Connection) -> Result<u32> {
     Ok(conn.query_row("PRAGMA user_version", [], |row| row.get(0))?)
 }
 
+/// The page size of trawl's databases: 16 KiB pages imported 1.27x faster than SQLite's
+/// 4 KiB (8 KiB: 1.13x, 32 KiB: no better than 16 KiB), measured on the benchmark corpus.
+const PAGE_SIZE: u32 = 16384;
+
 /// Applies the missing migrations in one immediate transaction.
 pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
+    // The page size applies to a database with no records yet: new, or from before records
+    // existed (then rebuilt with VACUUM, which is quick when all it holds is settings).
+    if user_version(conn)? < 2 {
+        let page_size: u32 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+        if page_size != PAGE_SIZE {
+            conn.pragma_update(None, "page_size", PAGE_SIZE)?;
+            let pages: u32 = conn.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+            if pages > 0 {
+                conn.execute_batch("VACUUM")?;
+            }
+        }
+    }
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let found = user_version(&tx)?;
     if found > SCHEMA_VERSION {

@@ -129,13 +129,26 @@ pub fn tokens(text: &str, mode: Mode, options: Options) -> Vec<String> {
 }
 
 /// Whether the character at byte `pos` separates words, and its length in bytes.
+#[inline]
 fn separator_at(text: &str, pos: usize) -> (bool, usize) {
     let b = text.as_bytes()[pos];
     if b < 0x80 {
-        let sep = b.is_ascii_whitespace()
-            || b.is_ascii_control()
+        return (ASCII_SEPARATORS[usize::from(b)], 1);
+    }
+    let c = text[pos..].chars().next().expect("pos is a char boundary");
+    (!c.is_alphanumeric(), c.len_utf8())
+}
+
+/// Which ASCII bytes separate words: whitespace, controls, quotes, brackets, `,` `;` `|`.
+const ASCII_SEPARATORS: [bool; 128] = {
+    let mut table = [false; 128];
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8;
+        table[b] = c.is_ascii_whitespace()
+            || c.is_ascii_control()
             || matches!(
-                b,
+                c,
                 b'"' | b'\''
                     | b'`'
                     | b'('
@@ -150,11 +163,10 @@ fn separator_at(text: &str, pos: usize) -> (bool, usize) {
                     | b';'
                     | b'|'
             );
-        return (sep, 1);
+        b += 1;
     }
-    let c = text[pos..].chars().next().expect("pos is a char boundary");
-    (!c.is_alphanumeric(), c.len_utf8())
-}
+    table
+};
 
 /// Inner punctuation: splits atoms inside a word and is trimmed from its ends.
 fn is_punct(b: u8) -> bool {
@@ -203,6 +215,11 @@ fn split_atoms(text: &str, start: usize, end: usize, atoms: &mut Vec<(usize, usi
 /// Splits a run of letters and digits at CamelCase humps.
 fn split_camel(text: &str, start: usize, end: usize, atoms: &mut Vec<(usize, usize)>) {
     let piece = &text[start..end];
+    // Fast path: plain ASCII with no capital after the first letter has no humps.
+    if piece.is_ascii() && !piece.bytes().skip(1).any(|b| b.is_ascii_uppercase()) {
+        atoms.push((start, end));
+        return;
+    }
     let mut chars = piece.char_indices().peekable();
     let mut atom_start = 0;
     let mut prev: Option<char> = None;
@@ -224,6 +241,9 @@ fn split_camel(text: &str, start: usize, end: usize, atoms: &mut Vec<(usize, usi
 /// The length of a UUID (8-4-4-4-12 hex digits) at the start of `b`, if it ends there or at
 /// punctuation.
 fn uuid_at(b: &[u8]) -> Option<usize> {
+    if b.len() < 36 || b[8] != b'-' {
+        return None;
+    }
     const GROUPS: [usize; 5] = [8, 4, 4, 4, 12];
     let mut pos = 0;
     for (i, &len) in GROUPS.iter().enumerate() {
@@ -269,6 +289,9 @@ fn dotted_number_at(b: &[u8]) -> Option<usize> {
 /// An IPv6 address: hex groups and colons only (an embedded IPv4 tail allowed), with `::` or
 /// all eight groups. `12:30:45` (a time) is not one.
 fn is_ipv6(word: &str) -> bool {
+    if !word.as_bytes().contains(&b':') {
+        return false;
+    }
     let colons = word.bytes().filter(|&b| b == b':').count();
     (2..=7).contains(&colons)
         && (word.contains("::") || colons == 7)

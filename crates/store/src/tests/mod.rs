@@ -64,6 +64,27 @@ mod on_disk {
     }
 
     #[test]
+    fn a_version_1_store_keeps_its_settings_and_moves_to_16_kib_pages() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("trawl.db");
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(crate::schema::MIGRATIONS[0]).unwrap();
+        conn.execute_batch(
+            "PRAGMA user_version = 1; INSERT INTO settings VALUES ('theme', 'dark')",
+        )
+        .unwrap();
+        drop(conn);
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.setting("theme").unwrap().as_deref(), Some("dark"));
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+        let page_size: u32 = store
+            .conn
+            .query_row("PRAGMA page_size", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(page_size, 16384);
+    }
+
+    #[test]
     fn a_newer_schema_is_refused_and_left_untouched() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("trawl.db");
@@ -118,4 +139,14 @@ mod on_opfs {
         assert_eq!(store.open_count().unwrap(), 2);
         assert!(store.fts5_available());
     }
+}
+
+#[test]
+fn stores_use_16_kib_pages() {
+    let store = Store::open_in_memory().unwrap();
+    let page_size: u32 = store
+        .conn
+        .query_row("PRAGMA page_size", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(page_size, 16384);
 }
