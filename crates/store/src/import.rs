@@ -267,8 +267,9 @@ fn insert_batch(tx: &Transaction<'_>, batch: &mut Batch) -> rusqlite::Result<()>
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
          ON CONFLICT(id) DO NOTHING",
     )?;
-    let mut index =
-        tx.prepare_cached("INSERT INTO records_fts(rowid, message, fields) VALUES (?1, ?2, ?3)")?;
+    let mut index = tx.prepare_cached(
+        "INSERT INTO records_fts(rowid, message, fields, ids) VALUES (?1, ?2, ?3, ?4)",
+    )?;
     let mut values_text = String::new();
     let mut rollup: HashMap<RollupGroup<'_>, i64> = HashMap::new();
     let (mut min_ts, mut max_ts) = (None::<i64>, None::<i64>);
@@ -308,7 +309,11 @@ fn insert_batch(tx: &Transaction<'_>, batch: &mut Batch) -> rusqlite::Result<()>
             fields_text::values(json, &mut values_text);
             values_text.as_str()
         });
-        index.execute(params![key, record.message, fields])?;
+        let ids = match (&record.trace_id, &record.span_id) {
+            (Some(trace), Some(span)) => Some(format!("{trace} {span}")),
+            (trace, span) => trace.clone().or_else(|| span.clone()),
+        };
+        index.execute(params![key, record.message, fields, ids])?;
         let group = (
             key::minute_of(key),
             record.level.map(|l| l.code()),

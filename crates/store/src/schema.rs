@@ -12,15 +12,16 @@ use crate::{Result, StoreError};
 /// Version 2, the records:
 /// - `records.id` is the record's key ([`crate::key`]): time-ordered, so the table is stored in
 ///   time order and FTS5 (whose rowid it is) yields matches newest or oldest first for free.
-///   Only `trace_id` (lookups) and `(source, line)` (context) have indexes: every index costs
-///   import speed (three more cost 30%), and level/service/host filters are served by
-///   scanning in key order (pages) or by `rollup` (counts, histograms, facets).
+///   Only `(source, line)` (context) has an index: every index costs import speed (one on
+///   `trace_id` cost 25%, three on level/service/host 30%). Level/service/host filters are
+///   served by scanning in key order (pages) or by `rollup` (counts, histograms, facets);
+///   trace and span ids are looked up in the full-text index.
 /// - `rollup` holds record counts per segment, minute, level, service, host and source, added
 ///   per import batch (several rows may share a group: readers sum `n`); `rollup_hour` the
 ///   same per hour (`minute` is the hour's first minute), for wide histograms and totals.
 /// - `records_fts` is contentless (the text lives in `records`) with `contentless_delete`, over
-///   the message and the *values* of the fields; FTS5's pending-term hash is 16 MiB (default
-///   1 MiB), so imports flush and merge less.
+///   the message, the *values* of the fields, and `ids` (trace id and span id); FTS5's
+///   pending-term hash is 16 MiB (default 1 MiB), so imports flush and merge less.
 pub(crate) const MIGRATIONS: &[&str] = &[
     // 1: the store itself and user settings.
     "CREATE TABLE store_info (
@@ -65,7 +66,6 @@ pub(crate) const MIGRATIONS: &[&str] = &[
          segment INTEGER NOT NULL,
          seq INTEGER NOT NULL
      ) STRICT;
-     CREATE INDEX records_trace ON records(trace_id) WHERE trace_id IS NOT NULL;
      CREATE INDEX records_source ON records(source, line);
      CREATE TABLE rollup (
          segment INTEGER NOT NULL,
@@ -88,7 +88,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
      ) STRICT;
      CREATE INDEX rollup_hour_segment ON rollup_hour(segment);
      CREATE VIRTUAL TABLE records_fts USING fts5(
-         message, fields,
+         message, fields, ids,
          content = '', contentless_delete = 1,
          tokenize = 'trawl', detail = full
      );

@@ -600,14 +600,24 @@ impl Store {
 
     /// Every record of trace `trace_id`, in time order.
     pub fn trace(&self, trace_id: &str) -> Result<Vec<Row>> {
-        let sql =
-            format!("SELECT {ROW_COLUMNS} FROM records r WHERE r.trace_id = ?1 ORDER BY r.id");
-        let rows = self
-            .conn
-            .prepare_cached(&sql)?
-            .query_map([trace_id], Row::from_sql)?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok(rows)
+        let query = Query {
+            expr: crate::query::Expr::Field {
+                field: crate::query::Field::TraceId,
+                cmp: crate::query::Cmp::Eq,
+                value: trace_id.to_owned(),
+                prefix: false,
+            },
+        };
+        let mut rows = Vec::new();
+        let mut cursor = Cursor::Start;
+        loop {
+            let page = self.page(&query, Order::OldestFirst, cursor, 1000)?;
+            rows.extend(page.rows);
+            match rows.last() {
+                Some(last) if page.more => cursor = Cursor::After(last.id),
+                _ => return Ok(rows),
+            }
+        }
     }
 
     /// Silences longer than `min_nanos` between consecutive records of each source, longest

@@ -85,6 +85,15 @@ pub(crate) fn compile(expr: &Expr, newest: i64) -> Compiled {
                 Fts::Expr(e) => {
                     positive.push(e);
                     filters.extend(exact_compound(term));
+                    if let Expr::Field {
+                        field,
+                        cmp,
+                        value,
+                        prefix,
+                    } = term
+                    {
+                        filters.push(field_sql(field, *cmp, value, *prefix));
+                    }
                 }
                 Fts::Nothing => {}
                 Fts::NotText => match term {
@@ -199,6 +208,19 @@ fn fts(expr: &Expr) -> Fts {
                     neg.join(" OR ")
                 )),
             }
+        }
+        // Trace and span ids are indexed in the `ids` column: a lookup is an FTS5 seek.
+        Expr::Field {
+            field: Field::TraceId | Field::SpanId,
+            cmp: Cmp::Eq,
+            value,
+            prefix,
+        } => {
+            if tokenizer::tokens(value, Mode::Query, Default::default()).is_empty() {
+                return Fts::NotText;
+            }
+            let quoted = format!("{{ids}} : \"{}\"", value.replace('"', "\"\""));
+            Fts::Expr(if *prefix { quoted + " *" } else { quoted })
         }
         Expr::Or(terms) => {
             let mut alts = Vec::new();
