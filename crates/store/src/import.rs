@@ -268,7 +268,7 @@ fn insert_batch(tx: &Transaction<'_>, batch: &mut Batch) -> rusqlite::Result<()>
          ON CONFLICT(id) DO NOTHING",
     )?;
     let mut index = tx.prepare_cached(
-        "INSERT INTO records_fts(rowid, message, fields, ids) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT INTO records_fts(rowid, message, fields, trace) VALUES (?1, ?2, ?3, ?4)",
     )?;
     let mut values_text = String::new();
     let mut rollup: HashMap<RollupGroup<'_>, i64> = HashMap::new();
@@ -309,11 +309,7 @@ fn insert_batch(tx: &Transaction<'_>, batch: &mut Batch) -> rusqlite::Result<()>
             fields_text::values(json, &mut values_text);
             values_text.as_str()
         });
-        let ids = match (&record.trace_id, &record.span_id) {
-            (Some(trace), Some(span)) => Some(format!("{trace} {span}")),
-            (trace, span) => trace.clone().or_else(|| span.clone()),
-        };
-        index.execute(params![key, record.message, fields, ids])?;
+        index.execute(params![key, record.message, fields, record.trace_id])?;
         let group = (
             key::minute_of(key),
             record.level.map(|l| l.code()),

@@ -209,9 +209,9 @@ fn fts(expr: &Expr) -> Fts {
                 )),
             }
         }
-        // Trace and span ids are indexed in the `ids` column: a lookup is an FTS5 seek.
+        // Trace ids are indexed in the `trace` column: a lookup is an FTS5 seek.
         Expr::Field {
-            field: Field::TraceId | Field::SpanId,
+            field: Field::TraceId,
             cmp: Cmp::Eq,
             value,
             prefix,
@@ -219,7 +219,7 @@ fn fts(expr: &Expr) -> Fts {
             if tokenizer::tokens(value, Mode::Query, Default::default()).is_empty() {
                 return Fts::NotText;
             }
-            let quoted = format!("{{ids}} : \"{}\"", value.replace('"', "\"\""));
+            let quoted = format!("{{trace}} : \"{}\"", value.replace('"', "\"\""));
             Fts::Expr(if *prefix { quoted + " *" } else { quoted })
         }
         Expr::Or(terms) => {
