@@ -185,6 +185,51 @@ impl Store {
         Ok(report)
     }
 
+    /// Removes every record imported from bundle `bundle`, with its segments and rollups, in
+    /// one transaction. Returns how many records went.
+    pub fn delete_bundle(&mut self, bundle: &str) -> Result<u64> {
+        let tx = self.conn.transaction()?;
+        let mut removed = 0;
+        {
+            let mut rows = tx.prepare(
+                "SELECT r.id, r.message, r.fields, r.trace_id FROM records r
+                 WHERE r.segment IN (SELECT id FROM segments WHERE bundle = ?1)",
+            )?;
+            let mut unindex = tx.prepare(
+                "INSERT INTO records_fts(records_fts, rowid, message, fields, trace)
+                 VALUES ('delete', ?1, ?2, ?3, ?4)",
+            )?;
+            let mut values_text = String::new();
+            let mut found = rows.query([bundle])?;
+            while let Some(row) = found.next()? {
+                let fields: Option<String> = row.get(2)?;
+                let fields = fields.map(|json| {
+                    fields_text::values(&json, &mut values_text);
+                    values_text.clone()
+                });
+                unindex.execute(params![
+                    row.get::<_, i64>(0)?,
+                    row.get::<_, String>(1)?,
+                    fields,
+                    row.get::<_, Option<String>>(3)?
+                ])?;
+                removed += 1;
+            }
+        }
+        for table in ["records", "rollup", "rollup_hour"] {
+            tx.execute(
+                &format!(
+                    "DELETE FROM {table}
+                     WHERE segment IN (SELECT id FROM segments WHERE bundle = ?1)"
+                ),
+                [bundle],
+            )?;
+        }
+        tx.execute("DELETE FROM segments WHERE bundle = ?1", [bundle])?;
+        tx.commit()?;
+        Ok(removed)
+    }
+
     /// The id of the segment's row (created if new) and the next sequence it needs.
     fn segment_row(
         &self,

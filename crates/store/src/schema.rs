@@ -20,8 +20,10 @@ use crate::{Result, StoreError};
 /// - `rollup` holds record counts per segment, minute, level, service, host and source, added
 ///   per import batch (several rows may share a group: readers sum `n`); `rollup_hour` the
 ///   same per hour (`minute` is the hour's first minute), for wide histograms and totals.
-/// - `records_fts` is contentless (the text lives in `records`) with `contentless_delete`, over
-///   the message, the *values* of the fields, and the trace id; FTS5's
+/// - `records_fts` is contentless (the text lives in `records`) and keeps no per-row sizes
+///   (`columnsize = 0`: +5% import speed; trawl orders by time, never by bm25), over
+///   the message, the *values* of the fields, and the trace id (rows are removed with FTS5's
+///   `delete` command and the indexed text recomputed from `records`); FTS5's
 ///   pending-term hash is 16 MiB (default 1 MiB), so imports flush and merge less.
 pub(crate) const MIGRATIONS: &[&str] = &[
     // 1: the store itself and user settings.
@@ -90,7 +92,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
      CREATE INDEX rollup_hour_segment ON rollup_hour(segment);
      CREATE VIRTUAL TABLE records_fts USING fts5(
          message, fields, trace,
-         content = '', contentless_delete = 1,
+         content = '', columnsize = 0,
          tokenize = 'trawl', detail = full
      );
      INSERT INTO records_fts(records_fts, rank) VALUES ('hashsize', 16777216);",

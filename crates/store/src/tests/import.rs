@@ -218,3 +218,37 @@ fn a_full_disk_rolls_back_the_batch_and_reports_file_and_offset() {
         .execute_batch("INSERT INTO records_fts(records_fts) VALUES ('integrity-check')")
         .unwrap();
 }
+
+#[test]
+fn deleting_a_bundle_removes_its_records_and_only_them() {
+    let mut store = Store::open_in_memory().unwrap();
+    let ssh = data::parse("OpenSSH_2k.log", OPENSSH);
+    let hdfs = data::parse("HDFS_2k.log", data::HDFS);
+    for (bundle, writer, records) in [("ssh", 1, &ssh), ("hdfs", 2, &hdfs)] {
+        let bytes = data::segment(writer, 0, 0, records, 100);
+        store
+            .import_segment(bundle, "seg-0", &bytes[..], small_batches(), &mut |_| {
+                Flow::Continue
+            })
+            .unwrap();
+    }
+    let failed = matches(&store, "\"failed password\"");
+    assert!(failed > 0);
+    let responders = matches(&store, "PacketResponder");
+    assert!(responders > 0);
+    assert_eq!(store.delete_bundle("hdfs").unwrap(), 2000);
+    assert_eq!(count(&store, "SELECT count(*) FROM records"), 2000);
+    assert_eq!(matches(&store, "PacketResponder"), 0);
+    assert_eq!(matches(&store, "\"failed password\""), failed);
+    assert_eq!(count(&store, "SELECT count(*) FROM segments"), 1);
+    assert_eq!(count(&store, "SELECT sum(n) FROM rollup"), 2000);
+    assert_eq!(count(&store, "SELECT sum(n) FROM rollup_hour"), 2000);
+    store
+        .conn
+        .execute_batch("INSERT INTO records_fts(records_fts) VALUES ('integrity-check')")
+        .unwrap();
+    // Importing it again brings it back.
+    let bytes = data::segment(2, 0, 0, &hdfs, 100);
+    assert_eq!(import(&mut store, "seg-0", &bytes).imported, 2000);
+    assert_eq!(matches(&store, "PacketResponder"), responders);
+}
