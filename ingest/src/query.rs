@@ -157,7 +157,19 @@ fn open_indexed(dir: &Path, cache: &Path) -> Result<Store> {
     let open = |path: &Path| {
         Store::open(path).with_context(|| format!("{}: cannot open the cache", path.display()))
     };
-    let mut store = open(cache)?;
+    // It is only a cache: one that cannot be opened (damaged, or from a newer trawl) is rebuilt.
+    let mut store = match Store::open(cache) {
+        Ok(store) => store,
+        Err(err) if cache.exists() => {
+            eprintln!("trawl: {}: {err}; rebuilding the cache", cache.display());
+            std::fs::remove_file(cache)
+                .with_context(|| format!("{}: cannot rebuild the cache", cache.display()))?;
+            open(cache)?
+        }
+        Err(err) => {
+            return Err(err).with_context(|| format!("{}: cannot open the cache", cache.display()))
+        }
+    };
     let before: Vec<(String, u64)> = store
         .setting(FINGERPRINT_KEY)?
         .and_then(|s| serde_json::from_str(&s).ok())

@@ -140,6 +140,11 @@ fn a_grown_bundle_is_reindexed_and_a_bad_query_is_a_usage_error() {
         "4000"
     );
 
+    // A damaged cache is rebuilt, not fatal.
+    let cache = dir.path().join("b.trawl-cache.sqlite");
+    std::fs::write(&cache, b"not a database, just bytes".repeat(1000)).unwrap();
+    assert_eq!(stdout(&trawl(&["query", b, "", "--count"])).trim(), "4000");
+
     let o = trawl(&["query", b, "level:loud"]);
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
