@@ -32,6 +32,7 @@ mod native {
             .collect();
         let mut out = Map::new();
         tokenizer_figures(&mut out);
+        samples_import(&mut out);
         let dir = tempfile::tempdir().expect("tempdir");
         println!(
             "\n{:>10} {:>8} {:>12} {:>10} {:>10}",
@@ -96,6 +97,80 @@ mod native {
                 .expect("import");
         }
         t.elapsed().as_secs_f64()
+    }
+
+    /// Import of real logs: the loghub samples (~130-byte lines) parsed as `trawl ingest`
+    /// parses them, repeated to 480k records.
+    fn samples_import(out: &mut Map<String, Value>) {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/samples/loghub");
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            println!("(no ../shared/samples beside the checkout: real-log import skipped)");
+            return;
+        };
+        let mut records = Vec::new();
+        let mut paths: Vec<_> = entries
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "log"))
+            .collect();
+        paths.sort();
+        for path in paths {
+            let text = std::fs::read(&path).unwrap();
+            let lines: Vec<&[u8]> = text
+                .split(|&b| b == b'\n')
+                .filter(|l| !l.is_empty())
+                .collect();
+            let time = trawl_parse::TimeContext {
+                year: 2024,
+                ..Default::default()
+            };
+            let format = trawl_parse::sniff::sniff(lines.iter().take(50).copied(), &time);
+            let options = trawl_parse::Options {
+                time,
+                source: path.display().to_string(),
+                ..Default::default()
+            };
+            let mut parser = trawl_parse::Parser::new(format, options);
+            for (i, line) in lines.iter().enumerate() {
+                parser.line(line, i as u64 + 1, &mut records);
+            }
+            parser.finish(&mut records);
+        }
+        let bytes: usize = records
+            .iter()
+            .map(|r| r.raw.as_ref().map_or(r.message.len(), Vec::len))
+            .sum();
+        let copies = 30;
+        let n = records.len() * copies;
+        // Disjoint: each copy seven years after the one before. Overlapping: all at the same
+        // times, interleaving in the time-ordered table (many bundles of one incident).
+        const SEVEN_YEARS: i64 = 7 * 365 * 86_400 * 1_000_000_000;
+        for (kind, shift) in [("disjoint", SEVEN_YEARS), ("overlapping", 0)] {
+            let segments: Vec<Vec<u8>> = (0..copies)
+                .map(|i| {
+                    let shifted: Vec<_> = records
+                        .iter()
+                        .map(|r| trawl_bundle::Record {
+                            ts_nanos: r.ts_nanos.map(|t| t + i as i64 * shift),
+                            ..r.clone()
+                        })
+                        .collect();
+                    segment(100 + i as u128, 0, 0, &shifted, 512)
+                })
+                .collect();
+            let mut store = Store::open_in_memory().expect("memory store");
+            let secs = import(&mut store, &segments);
+            println!(
+                "real logs (loghub, {:.0} bytes a line, {copies} {kind} copies): {n} records in memory at {:.0} records/s, {:.1} MB/s",
+                bytes as f64 / records.len() as f64,
+                n as f64 / secs,
+                (bytes * copies) as f64 / secs / 1e6
+            );
+            out.insert(
+                format!("import_loghub_{kind}_memory_records_per_s"),
+                json!(n as f64 / secs),
+            );
+        }
     }
 
     fn report_import(

@@ -123,7 +123,7 @@ impl Store {
             segment_id,
             pending: Vec::with_capacity(options.batch_records),
             offset: 0,
-            keys: KeyAllocator::default(),
+            keys: KeyAllocator::seeded(header.salt),
             last_source: None,
             committed: 0,
         };
@@ -315,6 +315,8 @@ fn insert_batch(tx: &Transaction<'_>, batch: &mut Batch) -> rusqlite::Result<()>
     let mut index = tx.prepare_cached(
         "INSERT INTO records_fts(rowid, message, fields, trace) VALUES (?1, ?2, ?3, ?4)",
     )?;
+    let mut highest_key =
+        tx.prepare_cached("SELECT coalesce(max(id), ?1) FROM records WHERE id >= ?1 AND id < ?2")?;
     let mut values_text = String::new();
     let mut rollup: HashMap<RollupGroup<'_>, i64> = HashMap::new();
     let (mut min_ts, mut max_ts) = (None::<i64>, None::<i64>);
@@ -348,7 +350,9 @@ fn insert_batch(tx: &Transaction<'_>, batch: &mut Batch) -> rusqlite::Result<()>
             if inserted == 1 {
                 break;
             }
-            key = KeyAllocator::bump(key);
+            let (start, end) = KeyAllocator::millisecond_of(key);
+            let highest: i64 = highest_key.query_row(params![start, end], |r| r.get(0))?;
+            key = keys.taken(key, highest);
         }
         let fields = record.fields.as_deref().map(|json| {
             fields_text::values(json, &mut values_text);

@@ -46,27 +46,58 @@ fn ms_of(ts_nanos: i64) -> i64 {
 }
 
 /// Hands out keys for records in arrival order. A record without a time takes the time of the
-/// record before it (it stays beside its neighbours, as in the file); the caller retries with
-/// [`KeyAllocator::bump`] when a key is taken.
+/// record before it (it stays beside its neighbours, as in the file).
+///
+/// Keys of another import may already fill a millisecond (two bundles of the same logs, or
+/// logs with second-resolution times): when the caller finds a key taken it reports the
+/// highest key taken in that millisecond with [`KeyAllocator::taken`], and from then on this
+/// allocator continues that millisecond after it, so each collision costs one lookup rather
+/// than one probe per record already there.
 #[derive(Debug, Default)]
 pub struct KeyAllocator {
     last_ts: Option<i64>,
     counter: u32,
+    /// Per millisecond found occupied: the next key to hand out in it.
+    resume: std::collections::HashMap<i64, i64>,
 }
 
 impl KeyAllocator {
+    /// An allocator whose slots start at a place chosen by `seed` (a segment's random salt):
+    /// segments with records in the same milliseconds then rarely reach for the same keys.
+    pub fn seeded(seed: u64) -> Self {
+        Self {
+            counter: (seed & ((1 << SLOT_BITS) - 1)) as u32,
+            ..Self::default()
+        }
+    }
+
     /// A key for the next record, whose time is `ts_nanos`.
     pub fn next(&mut self, ts_nanos: Option<i64>) -> i64 {
         if ts_nanos.is_some() {
             self.last_ts = ts_nanos;
         }
+        let base = floor(self.last_ts.unwrap_or(0));
+        if let Some(next) = self.resume.get_mut(&base) {
+            *next += 1;
+            return *next - 1;
+        }
         self.counter = (self.counter + 1) & ((1 << SLOT_BITS) - 1);
-        floor(self.last_ts.unwrap_or(0)) | i64::from(self.counter)
+        base | i64::from(self.counter)
     }
 
-    /// The key to try after `key` turned out to be taken.
-    pub fn bump(key: i64) -> i64 {
-        key + 1
+    /// `key` was taken and `highest` is the highest key taken in its millisecond (at or after
+    /// `key`): returns the key to use instead, and continues the millisecond after it.
+    pub fn taken(&mut self, key: i64, highest: i64) -> i64 {
+        let base = key >> SLOT_BITS << SLOT_BITS;
+        let next = highest.max(key) + 1;
+        self.resume.insert(base, next + 1);
+        next
+    }
+
+    /// The range of keys of the millisecond `key` is in: `[start, end)`.
+    pub fn millisecond_of(key: i64) -> (i64, i64) {
+        let start = key >> SLOT_BITS << SLOT_BITS;
+        (start, start + (1 << SLOT_BITS))
     }
 
     /// Forgets the time carried over to records without one (a new source starts).
@@ -91,6 +122,20 @@ mod tests {
         assert!(b < a && a < c);
         assert!(floor(T) <= a && a < ceil(T));
         assert_eq!(time_of(a), T / 1_000_000 * 1_000_000);
+    }
+
+    #[test]
+    fn after_a_collision_the_millisecond_continues_after_the_highest_taken() {
+        let mut keys = KeyAllocator::default();
+        let first = keys.next(Some(T));
+        let instead = keys.taken(first, first + 500);
+        assert_eq!(instead, first + 501);
+        assert_eq!(keys.next(Some(T)), first + 502);
+        assert_eq!(keys.next(Some(T)), first + 503);
+        // Other milliseconds are not affected.
+        let other = keys.next(Some(T + 5_000_000));
+        assert_eq!(other >> SLOT_BITS, (T + 5_000_000) / 1_000_000 - EPOCH_MS);
+        assert_eq!(KeyAllocator::millisecond_of(first + 7), (floor(T), ceil(T)));
     }
 
     #[test]

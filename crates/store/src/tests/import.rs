@@ -252,3 +252,29 @@ fn deleting_a_bundle_removes_its_records_and_only_them() {
     assert_eq!(import(&mut store, "seg-0", &bytes).imported, 2000);
     assert_eq!(matches(&store, "PacketResponder"), responders);
 }
+
+#[test]
+fn many_bundles_of_the_same_times_import_side_by_side() {
+    // HDFS logs have second-resolution times: a thousand records can share a millisecond, and
+    // every copy's keys collide with the copies before it.
+    let records = data::parse("HDFS_2k.log", data::HDFS);
+    let mut store = Store::open_in_memory().unwrap();
+    for copy in 0..12 {
+        let bytes = data::segment(1000 + copy, 0, 0, &records, 200);
+        assert_eq!(import(&mut store, "seg-0", &bytes).imported, 2000);
+    }
+    assert_eq!(count(&store, "SELECT count(*) FROM records"), 24_000);
+    assert_eq!(
+        count(&store, "SELECT count(DISTINCT id) FROM records"),
+        24_000
+    );
+    // Keys still follow time.
+    assert_eq!(
+        count(
+            &store,
+            "SELECT count(*) FROM (SELECT ts, lag(ts) OVER (ORDER BY id) AS prev FROM records)
+             WHERE ts / 1000000 < prev / 1000000"
+        ),
+        0
+    );
+}
