@@ -12,7 +12,7 @@ use rusqlite::{params, params_from_iter, OptionalExtension, Row as SqlRow};
 use serde::Serialize;
 
 use crate::key;
-use crate::query::{compile, Compiled, Frag, Query};
+use crate::query::{compile, json_lookup, Compiled, Frag, Query};
 use crate::{Result, Store};
 
 /// One result row: everything the result list shows (the raw bytes come with [`Store::record`]).
@@ -503,13 +503,14 @@ impl Store {
         };
         let mut params = Vec::new();
         let column = match facet {
-            Facet::Level => "CAST(r.level AS TEXT)",
-            Facet::Service => "r.service",
-            Facet::Host => "r.host",
-            Facet::Source => "r.source",
+            Facet::Level => "CAST(r.level AS TEXT)".to_owned(),
+            Facet::Service => "r.service".to_owned(),
+            Facet::Host => "r.host".to_owned(),
+            Facet::Source => "r.source".to_owned(),
             Facet::Field(path) => {
-                params.push(Value::Text(format!("$.\"{}\"", path.replace('"', ""))));
-                "CAST(r.fields ->> ? AS TEXT)"
+                let lookup = json_lookup(path);
+                params.extend(lookup.params);
+                format!("CAST({} AS TEXT)", lookup.sql)
             }
         };
         params.extend(frag.params);

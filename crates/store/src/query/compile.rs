@@ -302,17 +302,25 @@ fn field_sql(field: &Field, cmp: Cmp, value: &str, prefix: bool) -> Frag {
     )
 }
 
+/// The value of structured field `path` in `r.fields`: `a.b` is looked up as the flat key
+/// `"a.b"` first, then as nested keys. `"` in a key is dropped (the parser refuses it).
+pub(crate) fn json_lookup(path: &str) -> Frag {
+    let path = path.replace('"', "");
+    let mut params = vec![Value::Text(format!("$.\"{path}\""))];
+    if !path.contains('.') {
+        return Frag::new("(r.fields ->> ?)", params);
+    }
+    let nested: String = path.split('.').map(|k| format!(".\"{k}\"")).collect();
+    params.push(Value::Text(format!("${nested}")));
+    Frag::new("coalesce(r.fields ->> ?, r.fields ->> ?)", params)
+}
+
 /// A structured field: `a.b` is looked up as the flat key `"a.b"` first, then as nested keys.
 fn json_sql(path: &str, cmp: Cmp, value: &str, prefix: bool) -> Frag {
-    let flat = format!("$.\"{path}\"");
-    let mut params = vec![Value::Text(flat)];
-    let lookup = if path.contains('.') {
-        let nested: String = path.split('.').map(|k| format!(".\"{k}\"")).collect();
-        params.push(Value::Text(format!("${nested}")));
-        "coalesce(r.fields ->> ?, r.fields ->> ?)"
-    } else {
-        "(r.fields ->> ?)"
-    };
+    let Frag {
+        sql: lookup,
+        mut params,
+    } = json_lookup(path);
     if prefix {
         params.push(Value::Integer(value.chars().count() as i64));
         params.push(Value::Text(value.to_owned()));

@@ -24,7 +24,7 @@ mod parse;
 
 use std::fmt;
 
-pub(crate) use compile::{compile, Compiled, Frag};
+pub(crate) use compile::{compile, json_lookup, Compiled, Frag};
 
 /// A parsed query, ready to run against a store.
 #[derive(Debug, Clone, PartialEq)]

@@ -284,6 +284,16 @@ fn histogram_and_facets_add_up_to_the_total() {
         )
         .unwrap();
     assert_eq!(status.len(), 5);
+    // Nested fields too, like the query language finds them.
+    let nested = store
+        .facet(
+            &q("trace_id:4bf92f3577b34da6a3ce929d0e0e4736"),
+            &Facet::Field("http.status".into()),
+            10,
+        )
+        .unwrap();
+    assert_eq!(nested.iter().map(|v| v.count).sum::<u64>(), 5);
+    assert_eq!(nested[0].value.as_deref(), Some("200"));
     assert_eq!(all.len() as u64, count(&store, ""));
 }
 
