@@ -5,7 +5,13 @@
 //! everything here is tested with plain `cargo test` and again in headless Chromium.
 //!
 //! Opening a [`Store`] brings its schema to [`SCHEMA_VERSION`] through the migrations in
-//! [`schema`], in one transaction: a store is never left half-migrated.
+//! `schema`, in one transaction: a store is never left half-migrated.
+//!
+//! The search engine, by module: [`import`](Store::import_segment) streams bundle segments in
+//! (batched, idempotent per segment); [`tokenizer`] is trawl's log tokenizer, registered with
+//! FTS5 by [`fts5`]; [`query`] parses the query language and compiles it to SQL with bound
+//! parameters; `search` answers the viewer (pages, counts, histograms, facets, context,
+//! traces, gaps); `console` runs read-only SQL; [`key`] makes record ids time-ordered.
 
 mod console;
 #[cfg(feature = "corpus")]

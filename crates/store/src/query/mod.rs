@@ -17,7 +17,7 @@
 //!
 //! Words go through trawl's [tokenizer](crate::tokenizer) like the indexed text does, so
 //! `payment`, `payment-api`, `api/v1/orders`, a trace id or an IP address find what they look
-//! like they should. The grammar is in [`parse`](self::parse).
+//! like they should. The grammar is in `query/parse.rs`.
 
 mod compile;
 mod parse;
