@@ -1,4 +1,4 @@
-//! Registers trawl's [tokenizer](crate::tokenizer) with FTS5 through its C API.
+//! Registers trawl's log [`tokenizer`] with FTS5 through its C API.
 //!
 //! The same code runs over rusqlite's bundled SQLite natively and over `sqlite-wasm-rs` in the
 //! browser: both expose SQLite's own `fts5_api` through `rusqlite::ffi`.
