@@ -130,10 +130,6 @@ fn errors_name_the_column() {
     assert_eq!(e.column, 4);
     assert!(e.message.contains("regex"), "{e}");
     assert_eq!(err("a OR").column, 3);
-    // Script and category classes are not built in (they would weigh on the worker).
-    let e = err(r"x /\p{Greek}/");
-    assert_eq!(e.column, 3);
-    assert!(e.message.contains("regex"), "{e}");
     assert_eq!(err("service:>x").column, 9);
     assert!(err("fields..x:1").message.contains("field name"));
 }
