@@ -219,15 +219,19 @@ struct Plan {
 impl Plan {
     /// `FROM … WHERE …` selecting the results as `r`, optionally only keys `op bound`; and
     /// the column to order by (FTS5's rowid when FTS5 drives, so it walks its index in order).
-    fn selection(&self, bound: Option<(&str, i64)>) -> (Frag, &'static str) {
+    ///
+    /// With `columns` false the caller reads no column of `r`: when FTS5 alone decides the
+    /// results, the records are then not joined at all.
+    fn selection(&self, bound: Option<(&str, i64)>, columns: bool) -> (Frag, &'static str) {
         let c = &self.compiled;
         let mut sql = String::new();
         let mut params = Vec::new();
         let key = if let Some(fts) = &c.fts {
-            sql.push_str(
-                " FROM records_fts CROSS JOIN records r ON r.id = records_fts.rowid \
-                 WHERE records_fts MATCH ?",
-            );
+            sql.push_str(" FROM records_fts");
+            if columns || c.filter.is_some() {
+                sql.push_str(" CROSS JOIN records r ON r.id = records_fts.rowid");
+            }
+            sql.push_str(" WHERE records_fts MATCH ?");
             params.push(Value::Text(fts.clone()));
             "records_fts.rowid"
         } else {
@@ -337,7 +341,7 @@ impl Store {
             (Order::NewestFirst, Cursor::Before(id)) => (false, Some((">", id)), true),
             (Order::OldestFirst, Cursor::Before(id)) => (true, Some(("<", id)), true),
         };
-        let (mut frag, key) = plan.selection(bound);
+        let (mut frag, key) = plan.selection(bound, true);
         let dir = if descending { "DESC" } else { "ASC" };
         let sql = format!(
             "SELECT {ROW_COLUMNS}{} ORDER BY {key} {dir} LIMIT ?",
@@ -367,17 +371,8 @@ impl Store {
                 .query_row(params_from_iter(frag.params), |r| r.get(0))?;
             return Ok(n.unsigned_abs());
         }
-        let c = &plan.compiled;
-        let (frag, _) = plan.selection(None);
-        // FTS5 alone counts without touching the records.
-        let sql = match (&c.fts, &c.filter) {
-            (Some(_), None) => format!(
-                "SELECT count(*){}",
-                frag.sql
-                    .replacen(" CROSS JOIN records r ON r.id = records_fts.rowid", "", 1)
-            ),
-            _ => format!("SELECT count(*){}", frag.sql),
-        };
+        let (frag, _) = plan.selection(None, false);
+        let sql = format!("SELECT count(*){}", frag.sql);
         let n: i64 = self
             .conn
             .prepare_cached(&sql)?
@@ -445,7 +440,7 @@ impl Store {
                 (sql, params)
             }
             None => {
-                let (mut frag, key) = plan.selection(None);
+                let (mut frag, key) = plan.selection(None, true);
                 let sql = format!(
                     "SELECT (({key} >> {bits}) - ?) / ?, coalesce(r.level, 0), r.service, r.host, count(*){}
                      GROUP BY 1, 2, 3, 4",
@@ -499,7 +494,7 @@ impl Store {
         };
         let (count, frag) = match rollup {
             Some(frag) => ("sum(r.n)", frag),
-            None => ("count(*)", plan.selection(None).0),
+            None => ("count(*)", plan.selection(None, true).0),
         };
         let mut params = Vec::new();
         let column = match facet {
