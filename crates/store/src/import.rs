@@ -97,11 +97,32 @@ impl Store {
         options: ImportOptions,
         progress: &mut dyn FnMut(&Progress) -> Flow,
     ) -> Result<SegmentReport> {
-        let mut reader = SegmentReader::open(src, file)?;
+        let mut import = self.begin_segment(bundle, file, src, options)?;
+        while let Some(step) = import.step(self)? {
+            if progress(&step) == Flow::Cancel {
+                import.report.cancelled = true;
+                break;
+            }
+        }
+        Ok(import.report)
+    }
+
+    /// Starts importing the segment read from `src`, to be advanced one batch at a time with
+    /// [`SegmentImport::step`]. This is [`import_segment`](Self::import_segment) for callers
+    /// that must do other work between batches, like a browser worker answering queries
+    /// while it imports.
+    pub fn begin_segment<R: Read>(
+        &mut self,
+        bundle: &str,
+        file: &str,
+        src: R,
+        options: ImportOptions,
+    ) -> Result<SegmentImport<R>> {
+        let reader = SegmentReader::open(src, file)?;
         let header = *reader.header();
         let writer_id = header.writer_id.to_string();
         let salt = format!("{:016x}", header.salt);
-        let (segment_id, mut next_seq) = self
+        let (segment_id, next_seq) = self
             .segment_row(
                 &writer_id,
                 header.segment_seq,
@@ -111,78 +132,28 @@ impl Store {
                 header.first_record_seq,
             )
             .map_err(|source| import_error(file, 0, source))?;
-
-        let mut report = SegmentReport {
+        Ok(SegmentImport {
+            reader: Some(reader),
             file: file.to_owned(),
-            imported: 0,
-            already_present: 0,
-            findings: Vec::new(),
-            cancelled: false,
-        };
-        let mut batch = Batch {
-            segment_id,
-            pending: Vec::with_capacity(options.batch_records),
+            next_seq,
+            batch_records: options.batch_records.max(1),
             offset: 0,
-            keys: KeyAllocator::seeded(header.salt),
-            last_source: None,
-            committed: 0,
-        };
-        let mut offset = 0;
-        while let Some(item) = reader.next() {
-            match item? {
-                Item::Finding(finding) => report.findings.push(finding),
-                Item::Records {
-                    offset: frame_offset,
-                    first_seq,
-                    records,
-                } => {
-                    offset = frame_offset;
-                    if batch.pending.is_empty() {
-                        batch.offset = frame_offset;
-                    }
-                    for (seq, record) in (first_seq..).zip(records) {
-                        if seq < next_seq {
-                            report.already_present += 1;
-                        } else {
-                            batch.pending.push(Pending { seq, record });
-                        }
-                    }
-                    if batch.pending.len() >= options.batch_records {
-                        next_seq = batch.commit(self, file)?.unwrap_or(next_seq);
-                        report.imported = batch.committed;
-                        let flow = progress(&Progress {
-                            file: file.to_owned(),
-                            records: report.imported,
-                            offset: frame_offset,
-                        });
-                        if flow == Flow::Cancel {
-                            report.cancelled = true;
-                            return Ok(report);
-                        }
-                    }
-                }
-            }
-        }
-        let end = reader.finish()?;
-        if batch.commit(self, file)?.is_some() {
-            report.imported = batch.committed;
-            if progress(&Progress {
+            batch: Batch {
+                segment_id,
+                pending: Vec::with_capacity(options.batch_records),
+                offset: 0,
+                keys: KeyAllocator::seeded(header.salt),
+                last_source: None,
+                committed: 0,
+            },
+            report: SegmentReport {
                 file: file.to_owned(),
-                records: report.imported,
-                offset: end.file_len,
-            }) == Flow::Cancel
-            {
-                report.cancelled = true;
-            }
-        }
-        let findings = serde_json::to_string(&report.findings).expect("findings serialize");
-        self.conn
-            .execute(
-                "UPDATE segments SET findings = ?2, complete = ?3 WHERE id = ?1",
-                params![segment_id, findings, end.footer.is_some()],
-            )
-            .map_err(|e| import_error(file, offset, e))?;
-        Ok(report)
+                imported: 0,
+                already_present: 0,
+                findings: Vec::new(),
+                cancelled: false,
+            },
+        })
     }
 
     /// Removes every record imported from bundle `bundle`, with its segments and rollups, in
@@ -260,6 +231,98 @@ impl Store {
             params![writer_id, segment_seq as i64, salt],
             |row| Ok((row.get(0)?, row.get::<_, i64>(1)?.unsigned_abs())),
         )
+    }
+}
+
+/// The import of one segment, in progress: [`step`](Self::step) reads on until the next
+/// batch is committed. Dropping it between steps is a cancel: every committed batch stays,
+/// and importing the segment again resumes after the last one.
+pub struct SegmentImport<R: Read> {
+    /// `None` once the segment has been read to its end.
+    reader: Option<SegmentReader<R>>,
+    file: String,
+    /// The next record sequence the store needs from this segment.
+    next_seq: u64,
+    batch_records: usize,
+    /// Offset of the last frame read.
+    offset: u64,
+    batch: Batch,
+    report: SegmentReport,
+}
+
+impl<R: Read> SegmentImport<R> {
+    /// Reads on until a batch is committed, and says where the import is; `None` once the
+    /// whole segment is in the store (and its findings are stored).
+    ///
+    /// `store` must be the store that [began](Store::begin_segment) this import. On error the
+    /// batch in flight is rolled back; the import should then be dropped.
+    pub fn step(&mut self, store: &mut Store) -> Result<Option<Progress>> {
+        let Some(reader) = self.reader.as_mut() else {
+            return Ok(None);
+        };
+        while let Some(item) = reader.next() {
+            match item? {
+                Item::Finding(finding) => self.report.findings.push(finding),
+                Item::Records {
+                    offset: frame_offset,
+                    first_seq,
+                    records,
+                } => {
+                    self.offset = frame_offset;
+                    if self.batch.pending.is_empty() {
+                        self.batch.offset = frame_offset;
+                    }
+                    for (seq, record) in (first_seq..).zip(records) {
+                        if seq < self.next_seq {
+                            self.report.already_present += 1;
+                        } else {
+                            self.batch.pending.push(Pending { seq, record });
+                        }
+                    }
+                    if self.batch.pending.len() >= self.batch_records {
+                        return self.commit(store, frame_offset).map(Some);
+                    }
+                }
+            }
+        }
+        let reader = self.reader.take().expect("checked above");
+        let end = reader.finish()?;
+        let last = if self.batch.pending.is_empty() {
+            None
+        } else {
+            Some(self.commit(store, end.file_len)?)
+        };
+        let findings = serde_json::to_string(&self.report.findings).expect("findings serialize");
+        store
+            .conn
+            .execute(
+                "UPDATE segments SET findings = ?2, complete = ?3 WHERE id = ?1",
+                params![self.batch.segment_id, findings, end.footer.is_some()],
+            )
+            .map_err(|e| import_error(&self.file, self.offset, e))?;
+        Ok(last)
+    }
+
+    /// What the import has done so far; complete once [`step`](Self::step) returned `None`.
+    pub fn report(&self) -> &SegmentReport {
+        &self.report
+    }
+
+    /// The segment file being imported.
+    pub fn file(&self) -> &str {
+        &self.file
+    }
+
+    fn commit(&mut self, store: &mut Store, offset: u64) -> Result<Progress> {
+        if let Some(next) = self.batch.commit(store, &self.file)? {
+            self.next_seq = next;
+        }
+        self.report.imported = self.batch.committed;
+        Ok(Progress {
+            file: self.file.clone(),
+            records: self.report.imported,
+            offset,
+        })
     }
 }
 

@@ -27,7 +27,7 @@ mod search;
 pub mod tokenizer;
 
 pub use console::{ConsoleError, ConsoleLimits, ConsoleResult};
-pub use import::{Flow, ImportOptions, Progress, SegmentReport};
+pub use import::{Flow, ImportOptions, Progress, SegmentImport, SegmentReport};
 pub use query::{Query, QueryError};
 pub use search::{
     Context, Cursor, Detail, Facet, FacetValue, Gap, Histogram, Order, Overview, Page, Row,

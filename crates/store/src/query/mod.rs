@@ -44,6 +44,25 @@ impl Query {
     pub fn all() -> Self {
         Self { expr: Expr::All }
     }
+
+    /// This query limited to records from `from` until `to` (Unix nanoseconds, both
+    /// inclusive at millisecond resolution), like adding `since:` and `until:` terms: what a
+    /// time range picked in a histogram does to the query typed in the search box.
+    pub fn within(self, from: Option<i64>, to: Option<i64>) -> Self {
+        let mut terms = match self.expr {
+            Expr::All => Vec::new(),
+            Expr::And(terms) => terms,
+            other => vec![other],
+        };
+        terms.extend(from.map(|t| Expr::Since(TimeValue::Absolute(t))));
+        terms.extend(to.map(|t| Expr::Until(TimeValue::Absolute(t))));
+        let expr = match terms.len() {
+            0 => Expr::All,
+            1 => terms.pop().expect("one term"),
+            _ => Expr::And(terms),
+        };
+        Self { expr }
+    }
 }
 
 /// Why a query does not parse: what was expected, at which column.

@@ -161,6 +161,34 @@ fn cancelling_keeps_committed_batches_and_the_next_import_resumes() {
 }
 
 #[test]
+fn a_stepped_import_can_be_searched_between_batches_and_dropped_midway() {
+    let records = data::parse("OpenSSH_2k.log", OPENSSH);
+    let bytes = data::segment(1, 0, 0, &records, 100);
+    let mut store = Store::open_in_memory().unwrap();
+    let mut import = store
+        .begin_segment("b", "seg-0", &bytes[..], small_batches())
+        .unwrap();
+    let first = import.step(&mut store).unwrap().expect("a batch");
+    // Between batches the store answers queries with what is committed.
+    let so_far = store.count(&crate::Query::all()).unwrap();
+    assert_eq!(so_far, first.records);
+    let second = import.step(&mut store).unwrap().expect("another batch");
+    assert!(second.records > first.records && second.offset >= first.offset);
+    drop(import);
+    let kept = count(&store, "SELECT count(*) FROM records") as u64;
+    assert_eq!(kept, second.records);
+    // Importing again resumes after the last committed batch and completes the segment.
+    let mut again = store
+        .begin_segment("b", "seg-0", &bytes[..], small_batches())
+        .unwrap();
+    while again.step(&mut store).unwrap().is_some() {}
+    assert_eq!(again.report().already_present, kept);
+    assert_eq!(again.report().imported + kept, 2000);
+    assert!(again.step(&mut store).unwrap().is_none(), "done stays done");
+    assert_eq!(count(&store, "SELECT count(*) FROM records"), 2000);
+}
+
+#[test]
 fn a_full_disk_rolls_back_the_batch_and_reports_file_and_offset() {
     let records = data::parse("HDFS_2k.log", data::HDFS);
     let bytes = data::segment(1, 0, 0, &records, 100);

@@ -215,6 +215,22 @@ fn fields_levels_regex_and_time_filters() {
                 ..1_709_906_569_001_000_000)
                 .contains(&t)))
     );
+    // A picked time range narrows the typed query like since:/until: terms.
+    let (from, to) = (1_709_906_568_000_000_000, 1_709_906_569_000_000_000);
+    let within = Query::parse("source:apps.log")
+        .unwrap()
+        .within(Some(from), Some(to));
+    assert_eq!(
+        store.count(&within).unwrap(),
+        count(
+            &store,
+            "since:2024-03-08T14:02:48Z until:2024-03-08T14:02:49Z source:apps.log"
+        )
+    );
+    assert_eq!(
+        store.count(&Query::all().within(None, None)).unwrap(),
+        all.len() as u64
+    );
     // Everything together, FTS driving.
     assert_eq!(
         count(&store, "orders level:info service:gateway since:2024-01-01"),
