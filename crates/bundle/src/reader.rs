@@ -18,7 +18,7 @@ use crate::{
 };
 
 /// A problem found while reading a segment. Offsets are byte offsets in the segment file.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Finding {
     /// From `offset` to the end of the file (`bytes` long) nothing is a valid frame: what a

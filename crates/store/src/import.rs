@@ -296,8 +296,13 @@ impl<R: Read> SegmentImport<R> {
         store
             .conn
             .execute(
-                "UPDATE segments SET findings = ?2, complete = ?3 WHERE id = ?1",
-                params![self.batch.segment_id, findings, end.footer.is_some()],
+                "UPDATE segments SET findings = ?2, complete = ?3, bytes = ?4 WHERE id = ?1",
+                params![
+                    self.batch.segment_id,
+                    findings,
+                    end.footer.is_some(),
+                    end.file_len as i64
+                ],
             )
             .map_err(|e| import_error(&self.file, self.offset, e))?;
         Ok(last)

@@ -21,6 +21,7 @@ pub mod fts5;
 mod functions;
 mod import;
 pub mod key;
+mod library;
 pub mod query;
 mod schema;
 mod search;
@@ -28,6 +29,7 @@ pub mod tokenizer;
 
 pub use console::{ConsoleError, ConsoleLimits, ConsoleResult};
 pub use import::{Flow, ImportOptions, Progress, SegmentImport, SegmentReport};
+pub use library::BundleSummary;
 pub use query::{Query, QueryError};
 pub use search::{
     Context, Cursor, Detail, Facet, FacetValue, Gap, Histogram, Order, Overview, Page, Row,

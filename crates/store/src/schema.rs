@@ -96,6 +96,8 @@ pub(crate) const MIGRATIONS: &[&str] = &[
          tokenize = 'trawl', detail = full
      );
      INSERT INTO records_fts(records_fts, rank) VALUES ('hashsize', 16777216);",
+    // 3: the size of each imported segment file, for the bundle library.
+    "ALTER TABLE segments ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// The schema version this build creates and understands.

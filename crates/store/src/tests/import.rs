@@ -122,6 +122,19 @@ fn a_damaged_frame_is_a_finding_and_the_rest_imports() {
         .query_row("SELECT findings FROM segments", [], |r| r.get(0))
         .unwrap();
     assert!(stored.contains("bad_frame"), "{stored}");
+    // The library names the damage in words, with file and offset.
+    let library = store.bundles().unwrap();
+    assert_eq!(library.len(), 1);
+    let bundle = &library[0];
+    assert_eq!((bundle.name.as_str(), bundle.records), ("b", 1900));
+    assert!(bundle.complete);
+    assert_eq!(bundle.bytes, bytes.len() as u64);
+    assert_eq!(bundle.findings.len(), 2);
+    assert!(
+        bundle.findings[0].starts_with("seg-0: bad frame at offset "),
+        "{:?}",
+        bundle.findings
+    );
 }
 
 #[test]
@@ -264,7 +277,16 @@ fn deleting_a_bundle_removes_its_records_and_only_them() {
     assert!(failed > 0);
     let responders = matches(&store, "PacketResponder");
     assert!(responders > 0);
+    let names = |store: &Store| -> Vec<(String, u64)> {
+        let library = store.bundles().unwrap();
+        library.into_iter().map(|b| (b.name, b.records)).collect()
+    };
+    assert_eq!(
+        names(&store),
+        [("hdfs".to_owned(), 2000), ("ssh".to_owned(), 2000)]
+    );
     assert_eq!(store.delete_bundle("hdfs").unwrap(), 2000);
+    assert_eq!(names(&store), [("ssh".to_owned(), 2000)]);
     assert_eq!(count(&store, "SELECT count(*) FROM records"), 2000);
     assert_eq!(matches(&store, "PacketResponder"), 0);
     assert_eq!(matches(&store, "\"failed password\""), failed);
