@@ -1,11 +1,14 @@
 //! The trawl viewer's user interface. All data work happens in the store worker; this crate
-//! only renders state and sends [`trawl_protocol`] requests.
+//! renders state and sends [`trawl_protocol`] requests.
 
+mod format;
 mod platform;
-mod status;
+mod session;
+mod ui;
+mod view_state;
 mod worker_client;
 
 fn main() {
     console_error_panic_hook::set_once();
-    leptos::mount::mount_to_body(status::App);
+    leptos::mount::mount_to_body(ui::App);
 }

@@ -5,7 +5,8 @@ use std::{cell::RefCell, collections::HashMap};
 
 use futures::channel::oneshot;
 use trawl_protocol::{
-    decode, encode, FromWorker, Request, RequestId, Response, ToWorker, WorkerError, WorkerState,
+    decode, encode, FromWorker, ImportProgress, Request, RequestId, Response, ToWorker,
+    WorkerError, WorkerState,
 };
 use wasm_bindgen::{prelude::*, JsCast};
 use web_sys::{ErrorEvent, MessageEvent, Worker};
@@ -25,19 +26,28 @@ thread_local! {
     static CLIENT: RefCell<Option<Client>> = const { RefCell::new(None) };
 }
 
-/// Starts the store worker. `on_state` is called with every state the worker announces, and
-/// with [`WorkerState::Failed`] if the worker cannot start or crashes.
-pub fn start(on_state: impl Fn(WorkerState) + 'static) -> Result<(), String> {
-    let worker = Worker::new(WORKER_URL).map_err(|err| format!("starting the worker: {err:?}"))?;
-    let on_state = std::rc::Rc::new(on_state);
+/// What the worker says on its own.
+pub enum Event {
+    /// Its state changed (or it failed to start, or crashed).
+    State(WorkerState),
+    /// An import moved on.
+    Progress(ImportProgress),
+}
 
-    let state_cb = on_state.clone();
+/// Starts the store worker. `on_event` is called with every state and progress the worker
+/// announces, and with [`WorkerState::Failed`] if the worker cannot start or crashes.
+pub fn start(on_event: impl Fn(Event) + 'static) -> Result<(), String> {
+    let worker = Worker::new(WORKER_URL).map_err(|err| format!("starting the worker: {err:?}"))?;
+    let on_event = std::rc::Rc::new(on_event);
+
+    let state_cb = on_event.clone();
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
         let Some(text) = event.data().as_string() else {
             return;
         };
         match decode::<FromWorker>(&text) {
-            Ok(FromWorker::State(state)) => state_cb(state),
+            Ok(FromWorker::State(state)) => state_cb(Event::State(state)),
+            Ok(FromWorker::Progress(progress)) => state_cb(Event::Progress(progress)),
             Ok(FromWorker::Reply { id, result }) => {
                 let waiter = CLIENT
                     .with_borrow_mut(|client| client.as_mut().and_then(|c| c.pending.remove(&id)));
@@ -45,18 +55,18 @@ pub fn start(on_state: impl Fn(WorkerState) + 'static) -> Result<(), String> {
                     let _ = waiter.send(result);
                 }
             }
-            Err(err) => state_cb(WorkerState::Failed {
+            Err(err) => state_cb(Event::State(WorkerState::Failed {
                 message: err.to_string(),
-            }),
+            })),
         }
     });
     worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     on_message.forget();
 
     let on_error = Closure::<dyn FnMut(ErrorEvent)>::new(move |event: ErrorEvent| {
-        on_state(WorkerState::Failed {
+        on_event(Event::State(WorkerState::Failed {
             message: format!("the store worker stopped: {}", event.message()),
-        });
+        }));
     });
     worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
     on_error.forget();
@@ -73,6 +83,25 @@ pub fn start(on_state: impl Fn(WorkerState) + 'static) -> Result<(), String> {
 
 /// Sends `request` and waits for its reply.
 pub async fn request(request: Request) -> Result<Response, WorkerError> {
+    let (_, reply) = post(request, None)?;
+    wait(reply).await
+}
+
+/// Sends `request`, with `files` (JS `File`s, for [`Request::ImportFiles`]) if any, and waits
+/// for its reply; `on_sent` gets the request's id as soon as it is sent (to cancel it by).
+pub async fn request_tracked(
+    request: Request,
+    files: Option<js_sys::Array>,
+    on_sent: impl FnOnce(RequestId),
+) -> Result<Response, WorkerError> {
+    let (id, reply) = post(request, files)?;
+    on_sent(id);
+    wait(reply).await
+}
+
+type Reply = oneshot::Receiver<Result<Response, WorkerError>>;
+
+fn post(request: Request, files: Option<js_sys::Array>) -> Result<(RequestId, Reply), WorkerError> {
     let (tx, rx) = oneshot::channel();
     CLIENT.with_borrow_mut(|client| {
         let Some(client) = client.as_mut() else {
@@ -82,16 +111,30 @@ pub async fn request(request: Request) -> Result<Response, WorkerError> {
         };
         let id = client.next_id;
         client.next_id += 1;
+        let text = JsValue::from_str(&encode(&ToWorker { id, request }));
+        let message = match files {
+            None => text,
+            Some(files) => {
+                let message = js_sys::Object::new();
+                // Setting own properties of a fresh plain object cannot fail.
+                let _ = js_sys::Reflect::set(&message, &"text".into(), &text);
+                let _ = js_sys::Reflect::set(&message, &"files".into(), &files);
+                message.into()
+            }
+        };
         client
             .worker
-            .post_message(&JsValue::from_str(&encode(&ToWorker { id, request })))
+            .post_message(&message)
             .map_err(|err| WorkerError::NotReady {
                 reason: format!("the store worker is gone: {err:?}"),
             })?;
         client.pending.insert(id, tx);
-        Ok(())
-    })?;
-    rx.await.unwrap_or_else(|_| {
+        Ok((id, rx))
+    })
+}
+
+async fn wait(reply: Reply) -> Result<Response, WorkerError> {
+    reply.await.unwrap_or_else(|_| {
         Err(WorkerError::NotReady {
             reason: "the store worker dropped the request".into(),
         })

@@ -6,6 +6,7 @@
 //! SyncAccessHandle-pool VFS, opens the store there, and serves [`trawl_protocol`] requests.
 //! Where OPFS is unavailable it serves a store in memory and reports `opfs: false`.
 
+mod import;
 mod lock;
 mod opfs;
 mod service;
@@ -28,11 +29,11 @@ fn main() {
     let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
 
     // Messages are queued from the first moment, so nothing the app sends early is lost.
-    let (inbox, mut messages) = mpsc::unbounded::<String>();
+    let (inbox, mut messages) = mpsc::unbounded::<Inbound>();
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-        if let Some(text) = event.data().as_string() {
+        if let Some(inbound) = Inbound::from_data(event.data()) {
             // Fails only once the receiver is gone, i.e. never while the worker lives.
-            let _ = inbox.unbounded_send(text);
+            let _ = inbox.unbounded_send(inbound);
         }
     });
     scope.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
@@ -52,11 +53,43 @@ fn main() {
     }
 
     spawn_local(async move {
-        while let Some(text) = messages.next().await {
-            let reply = Service::handle(&service, &text).await;
-            outbox.send(&reply);
+        while let Some(inbound) = messages.next().await {
+            Service::handle(&service, &outbox, inbound).await;
         }
     });
+}
+
+/// One message from the app: an encoded [`trawl_protocol::ToWorker`], and the files posted
+/// with it (for [`trawl_protocol::Request::ImportFiles`]).
+pub(crate) struct Inbound {
+    pub(crate) text: String,
+    pub(crate) files: Vec<web_sys::File>,
+}
+
+impl Inbound {
+    /// A string, or an object `{ text, files }`; `None` for anything else.
+    fn from_data(data: JsValue) -> Option<Self> {
+        if let Some(text) = data.as_string() {
+            return Some(Self {
+                text,
+                files: Vec::new(),
+            });
+        }
+        let text = js_sys::Reflect::get(&data, &JsValue::from_str("text"))
+            .ok()?
+            .as_string()?;
+        let files = js_sys::Reflect::get(&data, &JsValue::from_str("files"))
+            .ok()
+            .filter(js_sys::Array::is_array)
+            .map(|files| {
+                js_sys::Array::from(&files)
+                    .iter()
+                    .filter_map(|file| file.dyn_into::<web_sys::File>().ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+        Some(Self { text, files })
+    }
 }
 
 /// Sends encoded messages to the app.

@@ -1,19 +1,37 @@
-//! Answers requests according to where the store is in its life.
+//! Answers requests according to where the store is in its life; runs imports.
 
-use std::{cell::RefCell, rc::Rc};
+use std::{cell::RefCell, collections::HashMap, rc::Rc};
 
+use futures::lock::Mutex;
 use js_sys::Reflect;
 use trawl_protocol::{
-    decode, FromWorker, Request, Response, StoreStatus, ToWorker, WorkerError, WorkerState,
+    decode, Filter, FromWorker, Request, RequestId, Response, StoreStatus, ToWorker, WorkerError,
+    WorkerState,
 };
+use trawl_store::{Query, Store};
 use wasm_bindgen::JsValue;
-use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_futures::{spawn_local, JsFuture};
 
-use crate::opfs::Opened;
+use crate::{
+    import::{self, CancelFlag, Source},
+    opfs::Opened,
+    Inbound, Outbox,
+};
 
-/// The store, once open, or why it is not.
+/// Rows per page at most, whatever the app asks.
+const MAX_PAGE: u32 = 1000;
+/// Histogram buckets at most.
+const MAX_BUCKETS: u32 = 2000;
+/// Values per facet at most.
+const MAX_FACETS: u32 = 200;
+
+/// The store, once open, or why it is not; and the imports running on it.
 pub(crate) struct Service {
     phase: Phase,
+    /// Running imports by the request that started them: their bundle and cancel switch.
+    imports: HashMap<RequestId, (String, CancelFlag)>,
+    /// Held by the running import; the next one waits its turn.
+    import_turn: Rc<Mutex<()>>,
 }
 
 enum Phase {
@@ -26,6 +44,8 @@ impl Service {
     pub(crate) fn new() -> Self {
         Self {
             phase: Phase::Opening,
+            imports: HashMap::new(),
+            import_turn: Rc::new(Mutex::new(())),
         }
     }
 
@@ -43,58 +63,182 @@ impl Service {
         }
     }
 
-    /// Decodes one message and computes its reply. Never panics on bad input.
-    pub(crate) async fn handle(this: &Rc<RefCell<Self>>, text: &str) -> FromWorker {
-        let ToWorker { id, request } = match decode::<ToWorker>(text) {
+    fn opened(&self) -> Result<&Opened, WorkerError> {
+        match &self.phase {
+            Phase::Ready(opened) => Ok(opened),
+            Phase::Opening => Err(WorkerError::NotReady {
+                reason: "the store is still opening (or open in another tab)".into(),
+            }),
+            Phase::Failed(message) => Err(WorkerError::NotReady {
+                reason: message.clone(),
+            }),
+        }
+    }
+
+    /// The open store, or why there is none.
+    pub(crate) fn store(&self) -> Result<&Store, WorkerError> {
+        self.opened().map(|opened| &opened.store)
+    }
+
+    /// The open store, or why there is none.
+    pub(crate) fn store_mut(&mut self) -> Result<&mut Store, WorkerError> {
+        self.opened()?;
+        match &mut self.phase {
+            Phase::Ready(opened) => Ok(&mut opened.store),
+            _ => unreachable!("checked by opened()"),
+        }
+    }
+
+    /// Decodes one message and answers it: at once, or for imports, by a task of its own
+    /// that sends the reply when the import ends. Never panics on bad input.
+    pub(crate) async fn handle(this: &Rc<RefCell<Self>>, outbox: &Outbox, inbound: Inbound) {
+        let ToWorker { id, request } = match decode::<ToWorker>(&inbound.text) {
             Ok(message) => message,
             Err(err) => {
-                return FromWorker::Reply {
+                outbox.send(&FromWorker::Reply {
                     // An undecodable message has no trustworthy id; 0 is never issued.
                     id: 0,
                     result: Err(WorkerError::BadRequest {
                         message: err.to_string(),
                     }),
-                };
+                });
+                return;
             }
         };
-        let result = Self::answer(this, request).await;
-        FromWorker::Reply { id, result }
+        let (bundle, source) = match request {
+            Request::ImportUrl { url, bundle } => (bundle, Source::Url(url)),
+            Request::ImportFiles { bundle } => (bundle, Source::Files(inbound.files)),
+            request => {
+                let result = Self::answer(this, request).await;
+                outbox.send(&FromWorker::Reply { id, result });
+                return;
+            }
+        };
+        Self::spawn_import(this, outbox, id, bundle, source);
+    }
+
+    /// Runs an import in a task of its own, after any import before it: two imports of the
+    /// same segments at once would store their records twice.
+    fn spawn_import(
+        this: &Rc<RefCell<Self>>,
+        outbox: &Outbox,
+        id: RequestId,
+        bundle: String,
+        source: Source,
+    ) {
+        let cancel = CancelFlag::default();
+        let turn = {
+            let mut service = this.borrow_mut();
+            service.imports.insert(id, (bundle.clone(), cancel.clone()));
+            service.import_turn.clone()
+        };
+        let this = this.clone();
+        let outbox = outbox.clone();
+        spawn_local(async move {
+            let result = {
+                let _turn = turn.lock().await;
+                import::run(&this, &outbox, id, bundle, source, cancel).await
+            };
+            this.borrow_mut().imports.remove(&id);
+            outbox.send(&FromWorker::Reply {
+                id,
+                result: result.map(Response::Imported),
+            });
+        });
     }
 
     async fn answer(this: &Rc<RefCell<Self>>, request: Request) -> Result<Response, WorkerError> {
         // Store work is synchronous and done before any await, so no borrow is held across one.
         let response = {
-            let service = this.borrow();
-            let opened = match &service.phase {
-                Phase::Ready(opened) => opened,
-                Phase::Opening => {
-                    return Err(WorkerError::NotReady {
-                        reason: "the store is still opening (or open in another tab)".into(),
-                    })
-                }
-                Phase::Failed(message) => {
-                    return Err(WorkerError::NotReady {
-                        reason: message.clone(),
-                    })
-                }
-            };
-            let store = &opened.store;
+            let mut service = this.borrow_mut();
             match request {
-                Request::Status => Response::Status(StoreStatus {
-                    sqlite_version: store.sqlite_version(),
-                    fts5: store.fts5_available(),
-                    vfs: opened.vfs.to_owned(),
-                    opfs: opened.is_opfs(),
-                    open_count: store.open_count().map_err(store_error)?,
-                    storage_usage: None,
-                    storage_quota: None,
-                }),
+                Request::Status => {
+                    let opened = service.opened()?;
+                    let store = &opened.store;
+                    Response::Status(StoreStatus {
+                        sqlite_version: store.sqlite_version(),
+                        fts5: store.fts5_available(),
+                        vfs: opened.vfs.to_owned(),
+                        opfs: opened.is_opfs(),
+                        open_count: store.open_count().map_err(store_error)?,
+                        storage_usage: None,
+                        storage_quota: None,
+                    })
+                }
                 Request::GetSetting { key } => Response::Setting {
-                    value: store.setting(&key).map_err(store_error)?,
+                    value: service.store()?.setting(&key).map_err(store_error)?,
                 },
                 Request::SetSetting { key, value } => {
-                    store.set_setting(&key, &value).map_err(store_error)?;
+                    service
+                        .store()?
+                        .set_setting(&key, &value)
+                        .map_err(store_error)?;
                     Response::Done
+                }
+                Request::CancelImport { import } => {
+                    if let Some((_, cancel)) = service.imports.get(&import) {
+                        cancel.cancel();
+                    }
+                    Response::Done
+                }
+                Request::Search {
+                    filter,
+                    order,
+                    cursor,
+                    limit,
+                } => {
+                    let query = parse(&filter)?;
+                    let limit = limit.clamp(1, MAX_PAGE) as usize;
+                    Response::Page(
+                        service
+                            .store()?
+                            .page(&query, order, cursor, limit)
+                            .map_err(store_error)?,
+                    )
+                }
+                Request::Count { filter } => Response::Count {
+                    total: service
+                        .store()?
+                        .count(&parse(&filter)?)
+                        .map_err(store_error)?,
+                },
+                Request::Overview {
+                    filter,
+                    buckets,
+                    facet_limit,
+                } => Response::Overview(
+                    service
+                        .store()?
+                        .overview(
+                            &parse(&filter)?,
+                            buckets.clamp(1, MAX_BUCKETS) as usize,
+                            facet_limit.clamp(1, MAX_FACETS) as usize,
+                        )
+                        .map_err(store_error)?,
+                ),
+                Request::Record { id } => {
+                    Response::Record(service.store()?.record(id).map_err(store_error)?)
+                }
+                Request::Library => Response::Library {
+                    bundles: service.store()?.bundles().map_err(store_error)?,
+                },
+                Request::DeleteBundle { bundle } => {
+                    // An import of it still running would bring records back: stop it first
+                    // (it is between batches now, so nothing more of it is stored).
+                    for (importing, cancel) in service.imports.values() {
+                        if *importing == bundle {
+                            cancel.cancel();
+                        }
+                    }
+                    Response::Deleted {
+                        records: service
+                            .store_mut()?
+                            .delete_bundle(&bundle)
+                            .map_err(store_error)?,
+                    }
+                }
+                Request::ImportUrl { .. } | Request::ImportFiles { .. } => {
+                    unreachable!("imports are spawned by handle()")
                 }
             }
         };
@@ -106,6 +250,16 @@ impl Service {
             other => other,
         })
     }
+}
+
+/// The query of `filter`, or where its text does not parse.
+fn parse(filter: &Filter) -> Result<Query, WorkerError> {
+    Query::parse(&filter.query)
+        .map(|query| query.within(filter.from_nanos, filter.to_nanos))
+        .map_err(|err| WorkerError::Query {
+            column: err.column,
+            message: err.message,
+        })
 }
 
 fn store_error(err: trawl_store::StoreError) -> WorkerError {

@@ -7,12 +7,20 @@
 //!
 //! The app sends [`ToWorker`] envelopes, each a [`Request`] with an id. The worker answers each
 //! with exactly one [`FromWorker::Reply`] of the same id, and on its own sends
-//! [`FromWorker::State`] whenever its [`WorkerState`] changes.
+//! [`FromWorker::State`] whenever its [`WorkerState`] changes and [`FromWorker::Progress`]
+//! while an import runs. Replies may come in another order than the requests: an import's
+//! reply comes when it ends, and the requests sent meanwhile are answered in between.
+
+pub mod results;
 
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
+pub use results::{
+    BundleSummary, Cursor, Detail, Facet, FacetValue, Histogram, Order, Overview, Page, Row,
+};
+
 /// Version of the message shapes below. Bump it on any change that an older peer would misread.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// Correlates a [`Request`] with its reply. Unique per app session.
 pub type RequestId = u64;
@@ -27,6 +35,55 @@ pub enum Request {
     GetSetting { key: String },
     /// Persist a user setting; it survives reloads and browser restarts.
     SetSetting { key: String, value: String },
+    /// Import the bundle served at `url` (a directory URL: `manifest.json` and the segment
+    /// files it lists), under the name `bundle`. The worker sends [`FromWorker::Progress`]
+    /// while it runs and replies [`Response::Imported`] when it ends; queries are answered
+    /// meanwhile. Segments already in the store are skipped, so importing again is cheap.
+    ImportUrl { url: String, bundle: String },
+    /// Import the segment files the app posts along with this request, under the name
+    /// `bundle`; otherwise like [`Request::ImportUrl`]. Such a message is posted as a JS object
+    /// `{ text, files }`: the encoded envelope and an array of `File`s (other files, like
+    /// `manifest.json`, are ignored).
+    ImportFiles { bundle: String },
+    /// Stop the import started by request `import` after its current batch; what it
+    /// committed stays. Replies [`Response::Done`] even if that import already ended.
+    CancelImport { import: RequestId },
+    /// A page of the records matching `query` within `range`, in `order`, from `cursor`.
+    Search {
+        #[serde(flatten)]
+        filter: Filter,
+        order: Order,
+        cursor: Cursor,
+        limit: u32,
+    },
+    /// How many records match.
+    Count {
+        #[serde(flatten)]
+        filter: Filter,
+    },
+    /// The histogram (about `buckets` wide) and level/service/host facets of the matches.
+    Overview {
+        #[serde(flatten)]
+        filter: Filter,
+        buckets: u32,
+        facet_limit: u32,
+    },
+    /// One record with its raw line and bundle.
+    Record { id: i64 },
+    /// The bundles in the store.
+    Library,
+    /// Remove a bundle's records from the store.
+    DeleteBundle { bundle: String },
+}
+
+/// What a search is about: the query text and a time range picked outside it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Filter {
+    /// Query-language text; empty matches everything.
+    pub query: String,
+    /// Unix nanoseconds, inclusive.
+    pub from_nanos: Option<i64>,
+    pub to_nanos: Option<i64>,
 }
 
 /// A successful answer to a [`Request`].
@@ -39,6 +96,53 @@ pub enum Response {
     Setting { value: Option<String> },
     /// Answer to requests that only need an acknowledgement, sent after the change is stored.
     Done,
+    /// Answer to the import requests, once the import ended (finished or cancelled).
+    Imported(ImportSummary),
+    /// Answer to [`Request::Search`].
+    Page(Page),
+    /// Answer to [`Request::Count`].
+    Count { total: u64 },
+    /// Answer to [`Request::Overview`].
+    Overview(Overview),
+    /// Answer to [`Request::Record`]; `None` when there is no such record (any more).
+    Record(Option<Detail>),
+    /// Answer to [`Request::Library`].
+    Library { bundles: Vec<BundleSummary> },
+    /// Answer to [`Request::DeleteBundle`]: how many records went.
+    Deleted { records: u64 },
+}
+
+/// What an import did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportSummary {
+    pub bundle: String,
+    /// Records added.
+    pub imported: u64,
+    /// Records skipped because the store already had them.
+    pub already_present: u64,
+    /// Integrity findings, as sentences naming file and offset; valid records were imported.
+    pub findings: Vec<String>,
+    pub cancelled: bool,
+}
+
+/// Where a running import is; sent after every committed batch and every fetched chunk.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImportProgress {
+    /// The request that started the import.
+    pub import: RequestId,
+    pub bundle: String,
+    /// The segment file being read.
+    pub file: String,
+    /// Bytes of segments downloaded so far (for files: opened), of `bytes_total` when known
+    /// (from the manifest or the files' sizes).
+    pub bytes_fetched: u64,
+    /// Bytes of segments imported so far: what the ETA follows.
+    pub bytes_imported: u64,
+    pub bytes_total: Option<u64>,
+    /// Records committed so far.
+    pub records: u64,
+    /// Milliseconds since the import started.
+    pub elapsed_ms: f64,
 }
 
 /// What the worker knows about its store.
@@ -89,6 +193,18 @@ pub enum WorkerError {
     /// The message could not be understood.
     #[error("bad request: {message}")]
     BadRequest { message: String },
+    /// The query does not parse: `message` says what was expected at `column` (1-based, in
+    /// characters).
+    #[error("column {column}: {message}")]
+    Query { column: usize, message: String },
+    /// An import failed: the file and byte offset where, and why. Batches committed before
+    /// it stay in the store.
+    #[error("{file}: {message} (at offset {offset})")]
+    Import {
+        file: String,
+        offset: u64,
+        message: String,
+    },
 }
 
 /// A message from the app to the worker.
@@ -109,6 +225,8 @@ pub enum FromWorker {
     },
     /// The worker's state changed.
     State(WorkerState),
+    /// A running import moved on.
+    Progress(ImportProgress),
 }
 
 #[derive(Serialize, Deserialize)]
@@ -173,6 +291,27 @@ mod tests {
                 key: "theme".into(),
                 value: "dark".into(),
             },
+            Request::ImportUrl {
+                url: "http://127.0.0.1:8080/bundles/samples/".into(),
+                bundle: "samples".into(),
+            },
+            Request::CancelImport { import: 3 },
+            Request::Search {
+                filter: Filter {
+                    query: "level:error timeout".into(),
+                    from_nanos: Some(1),
+                    to_nanos: None,
+                },
+                order: Order::NewestFirst,
+                // Record keys use all 63 bits: they must cross exactly, never as a JS number.
+                cursor: Cursor::After(i64::MAX - 1),
+                limit: 200,
+            },
+            Request::Overview {
+                filter: Filter::default(),
+                buckets: 120,
+                facet_limit: 20,
+            },
         ] {
             let msg = ToWorker { id: 7, request };
             assert_eq!(decode::<ToWorker>(&encode(&msg)).unwrap(), msg);
@@ -224,15 +363,16 @@ mod tests {
 
     #[test]
     fn garbage_is_malformed_not_a_panic() {
+        let v = PROTOCOL_VERSION;
         for text in [
-            "",
-            "{",
-            "[]",
-            "{\"v\":1}",
-            "{\"v\":1,\"id\":1,\"request\":{\"kind\":\"drop_tables\"}}",
+            String::new(),
+            "{".into(),
+            "[]".into(),
+            format!("{{\"v\":{v}}}"),
+            format!("{{\"v\":{v},\"id\":1,\"request\":{{\"kind\":\"drop_tables\"}}}}"),
         ] {
             assert!(matches!(
-                decode::<ToWorker>(text),
+                decode::<ToWorker>(&text),
                 Err(DecodeError::Malformed(_))
             ));
         }

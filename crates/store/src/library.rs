@@ -1,30 +1,9 @@
 //! The bundles a store holds: what the viewer's library lists.
 
 use rusqlite::params;
-use serde::Serialize;
 use trawl_bundle::Finding;
 
-use crate::{Result, Store};
-
-/// One imported bundle, summed over its segments.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct BundleSummary {
-    /// The name the bundle was imported under.
-    pub name: String,
-    /// Segments imported (wholly or in part).
-    pub segments: u64,
-    /// Records stored.
-    pub records: u64,
-    /// Earliest and latest record time (Unix nanoseconds).
-    pub min_ts_nanos: Option<i64>,
-    pub max_ts_nanos: Option<i64>,
-    /// Bytes of the segment files read to their end.
-    pub bytes: u64,
-    /// Whether every segment was read to its end (an import not cancelled or cut short).
-    pub complete: bool,
-    /// Integrity findings of its segments, as sentences naming file and offset.
-    pub findings: Vec<String>,
-}
+use crate::{BundleSummary, Result, Store};
 
 impl Store {
     /// The bundles in the store, by name.
@@ -64,5 +43,28 @@ impl Store {
             });
         }
         Ok(out)
+    }
+
+    /// Whether the segment `(writer_id, segment_seq, salt)` (as the bundle manifest writes
+    /// them: 32 and 16 hex digits) was read to its end at `bytes` long: importing it again
+    /// would add nothing, so an importer can skip fetching it.
+    pub fn has_segment(
+        &self,
+        writer_id: &str,
+        segment_seq: u64,
+        salt: &str,
+        bytes: u64,
+    ) -> Result<bool> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT count(*) FROM segments
+                 WHERE writer_id = ?1 AND segment_seq = ?2 AND salt = ?3 AND bytes = ?4",
+            )?
+            .query_row(
+                params![writer_id, segment_seq as i64, salt, bytes as i64],
+                |r| r.get::<_, i64>(0),
+            )?
+            > 0)
     }
 }

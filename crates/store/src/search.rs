@@ -13,105 +13,28 @@ use serde::Serialize;
 
 use crate::key;
 use crate::query::{compile, json_lookup, Compiled, Frag, Query};
-use crate::{Result, Store};
-
-/// One result row: everything the result list shows (the raw bytes come with [`Store::record`]).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Row {
-    /// The record's key: time-ordered, unique in the store, the cursor for pagination.
-    pub id: i64,
-    pub ts_nanos: Option<i64>,
-    /// Level code: 1 = trace … 6 = fatal.
-    pub level: Option<u8>,
-    pub service: Option<String>,
-    pub host: Option<String>,
-    pub trace_id: Option<String>,
-    pub span_id: Option<String>,
-    pub message: String,
-    /// The structured fields as JSON object text.
-    pub fields: Option<String>,
-    pub source: Option<String>,
-    pub line: Option<u64>,
-}
+use crate::{
+    Cursor, Detail, Facet, FacetValue, Histogram, Order, Overview, Page, Result, Row, Store,
+};
 
 const ROW_COLUMNS: &str =
     "r.id, r.ts, r.level, r.service, r.host, r.trace_id, r.span_id, r.message, r.fields, r.source, r.line";
 
-impl Row {
-    fn from_sql(row: &SqlRow<'_>) -> rusqlite::Result<Self> {
-        Ok(Self {
-            id: row.get(0)?,
-            ts_nanos: row.get(1)?,
-            level: row.get(2)?,
-            service: row.get(3)?,
-            host: row.get(4)?,
-            trace_id: row.get(5)?,
-            span_id: row.get(6)?,
-            message: row.get(7)?,
-            fields: row.get(8)?,
-            source: row.get(9)?,
-            line: row.get::<_, Option<i64>>(10)?.map(i64::unsigned_abs),
-        })
-    }
-}
-
-/// A record with its raw bytes, for the detail pane.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Detail {
-    pub row: Row,
-    /// The line(s) exactly as read; the message bytes when they were the same.
-    pub raw: Vec<u8>,
-    /// The bundle the record was imported from.
-    pub bundle: String,
-}
-
-/// Which end of the results a page starts from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Order {
-    NewestFirst,
-    OldestFirst,
-}
-
-/// Where a page starts, in the display order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Cursor {
-    /// The first page.
-    Start,
-    /// The page after the row with this id (scrolling on).
-    After(i64),
-    /// The page before the row with this id (scrolling back), still in display order.
-    Before(i64),
-}
-
-/// A page of results in display order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Page {
-    pub rows: Vec<Row>,
-    /// Whether more rows lie beyond the page in the direction it was read.
-    pub more: bool,
-}
-
-/// Record counts per time bucket and level.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Histogram {
-    /// Start of the first bucket (Unix nanoseconds).
-    pub start_nanos: i64,
-    /// Width of every bucket.
-    pub bucket_nanos: i64,
-    /// Per bucket: counts by level code (index 0: records without a level).
-    pub buckets: Vec<[u64; 7]>,
-}
-
-/// A query's histogram and main facets, computed together.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Overview {
-    pub histogram: Histogram,
-    /// Level codes (as text, like [`Facet::Level`]), most common first.
-    pub levels: Vec<FacetValue>,
-    pub services: Vec<FacetValue>,
-    pub hosts: Vec<FacetValue>,
+/// Reads a [`Row`] from the first columns of `row`, as listed by [`ROW_COLUMNS`].
+fn row_from_sql(row: &SqlRow<'_>) -> rusqlite::Result<Row> {
+    Ok(Row {
+        id: row.get(0)?,
+        ts_nanos: row.get(1)?,
+        level: row.get(2)?,
+        service: row.get(3)?,
+        host: row.get(4)?,
+        trace_id: row.get(5)?,
+        span_id: row.get(6)?,
+        message: row.get(7)?,
+        fields: row.get(8)?,
+        source: row.get(9)?,
+        line: row.get::<_, Option<i64>>(10)?.map(i64::unsigned_abs),
+    })
 }
 
 /// The round bucket width (ms) at least `raw` ms wide: 1-2-5 steps below a second, then the
@@ -171,25 +94,6 @@ fn top(counts: HashMap<Option<String>, u64>, limit: usize) -> Vec<FacetValue> {
     values.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
     values.truncate(limit);
     values
-}
-
-/// A field to count values of.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Facet {
-    Level,
-    Service,
-    Host,
-    Source,
-    /// A structured field, dotted for nesting.
-    Field(String),
-}
-
-/// One value of a facet and how many results have it (`None`: the field is absent).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FacetValue {
-    pub value: Option<String>,
-    pub count: u64,
 }
 
 /// Records around one record, from the same source, in line order.
@@ -350,7 +254,7 @@ impl Store {
         frag.params.push(Value::Integer(limit as i64 + 1));
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let mut rows = stmt
-            .query_map(params_from_iter(frag.params), Row::from_sql)?
+            .query_map(params_from_iter(frag.params), row_from_sql)?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         let more = rows.len() > limit;
         rows.truncate(limit);
@@ -537,8 +441,8 @@ impl Store {
             .prepare_cached(&sql)?
             .query_row([id], |r| {
                 Ok(Detail {
-                    row: Row::from_sql(r)?,
-                    raw: r.get(11)?,
+                    row: row_from_sql(r)?,
+                    raw: String::from_utf8_lossy(&r.get::<_, Vec<u8>>(11)?).into_owned(),
                     bundle: r.get(12)?,
                 })
             })
@@ -563,7 +467,7 @@ impl Store {
                     let rows = self
                         .conn
                         .prepare_cached(&sql)?
-                        .query_map(params![source, line as i64, id, n as i64], Row::from_sql)?
+                        .query_map(params![source, line as i64, id, n as i64], row_from_sql)?
                         .collect::<rusqlite::Result<Vec<_>>>()?;
                     Ok(rows)
                 };
@@ -578,7 +482,7 @@ impl Store {
                     let rows = self
                         .conn
                         .prepare_cached(&sql)?
-                        .query_map(params![id, n as i64], Row::from_sql)?
+                        .query_map(params![id, n as i64], row_from_sql)?
                         .collect::<rusqlite::Result<Vec<_>>>()?;
                     Ok(rows)
                 };

@@ -129,6 +129,21 @@ fn a_damaged_frame_is_a_finding_and_the_rest_imports() {
     assert_eq!((bundle.name.as_str(), bundle.records), ("b", 1900));
     assert!(bundle.complete);
     assert_eq!(bundle.bytes, bytes.len() as u64);
+    let header = trawl_bundle::SegmentHeader::decode(&bytes).unwrap();
+    let (writer, salt) = (
+        header.writer_id.to_string(),
+        format!("{:016x}", header.salt),
+    );
+    let seq = header.segment_seq;
+    assert!(store
+        .has_segment(&writer, seq, &salt, bytes.len() as u64)
+        .unwrap());
+    assert!(!store
+        .has_segment(&writer, seq, &salt, bytes.len() as u64 + 1)
+        .unwrap());
+    assert!(!store
+        .has_segment(&writer, seq + 1, &salt, bytes.len() as u64)
+        .unwrap());
     assert_eq!(bundle.findings.len(), 2);
     assert!(
         bundle.findings[0].starts_with("seg-0: bad frame at offset "),

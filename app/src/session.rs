@@ -1,0 +1,408 @@
+//! The viewer's state and the work that changes it: searches, pages, imports, the library.
+//! Components read the signals of [`Session`] and call its methods; only this module talks to
+//! the worker about records.
+
+use leptos::{prelude::*, task::spawn_local};
+use trawl_protocol::{
+    BundleSummary, Cursor, Detail, Filter, ImportProgress, ImportSummary, Order, Overview, Request,
+    RequestId, Response, Row, StoreStatus, WorkerError, WorkerState,
+};
+
+use crate::worker_client;
+
+/// Rows per page fetched from the worker.
+pub const PAGE_ROWS: u32 = 200;
+/// Histogram buckets asked for (the worker rounds the width to a readable one).
+const HISTOGRAM_BUCKETS: u32 = 120;
+/// Values per facet shown.
+const FACET_VALUES: u32 = 12;
+/// While an import runs, results refresh at most this often.
+const REFRESH_EVERY_MS: f64 = 700.0;
+
+/// A running import, as the app shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunningImport {
+    pub id: RequestId,
+    pub bundle: String,
+    pub progress: Option<ImportProgress>,
+}
+
+/// What the user sees and can change. Cheap to copy: every field is a handle.
+#[derive(Clone, Copy)]
+pub struct Session {
+    pub worker: RwSignal<WorkerState>,
+    pub status: RwSignal<Option<StoreStatus>>,
+    /// The query as typed.
+    pub query_text: RwSignal<String>,
+    /// The query and time range the results are for.
+    pub filter: RwSignal<Filter>,
+    pub order: RwSignal<Order>,
+    pub utc: RwSignal<bool>,
+    /// Loaded result rows, in display order (pages appended as the list scrolls).
+    pub rows: RwSignal<Vec<Row>>,
+    /// Whether more rows lie beyond the loaded ones.
+    pub more: RwSignal<bool>,
+    pub total: RwSignal<Option<u64>>,
+    pub overview: RwSignal<Option<Overview>>,
+    /// Where the query does not parse: column and message.
+    pub query_error: RwSignal<Option<(usize, String)>>,
+    /// The highlighted row (keyboard and clicks move it).
+    pub cursor: RwSignal<Option<usize>>,
+    /// The record open in the detail pane.
+    pub selected: RwSignal<Option<i64>>,
+    pub detail: RwSignal<Option<Detail>>,
+    /// Problems to show in the banner (import failures, findings, worker errors).
+    pub errors: RwSignal<Vec<String>>,
+    pub imports: RwSignal<Vec<RunningImport>>,
+    pub library: RwSignal<Vec<BundleSummary>>,
+    /// Bundle URLs opened with `?bundle=`, kept in the URL.
+    pub bundle_urls: RwSignal<Vec<String>>,
+    /// Whether the result list is scrolled to its top (new records may then replace it).
+    pub at_top: RwSignal<bool>,
+    /// Whether the query syntax help is open.
+    pub help: RwSignal<bool>,
+    /// Bumped whenever the store's content changed.
+    data_version: RwSignal<u64>,
+    /// Identifies the newest list of results: pages for older ones are dropped.
+    generation: StoredValue<u64>,
+    /// Identifies the newest total, histogram and facets.
+    stats_generation: StoredValue<u64>,
+    loading_more: StoredValue<bool>,
+    last_refresh: StoredValue<f64>,
+}
+
+impl Session {
+    pub fn new() -> Self {
+        Self {
+            worker: RwSignal::new(WorkerState::Starting),
+            status: RwSignal::new(None),
+            query_text: RwSignal::new(String::new()),
+            filter: RwSignal::new(Filter::default()),
+            order: RwSignal::new(Order::NewestFirst),
+            utc: RwSignal::new(true),
+            rows: RwSignal::new(Vec::new()),
+            more: RwSignal::new(false),
+            total: RwSignal::new(None),
+            overview: RwSignal::new(None),
+            query_error: RwSignal::new(None),
+            cursor: RwSignal::new(None),
+            selected: RwSignal::new(None),
+            detail: RwSignal::new(None),
+            errors: RwSignal::new(Vec::new()),
+            imports: RwSignal::new(Vec::new()),
+            library: RwSignal::new(Vec::new()),
+            bundle_urls: RwSignal::new(Vec::new()),
+            at_top: RwSignal::new(true),
+            help: RwSignal::new(false),
+            data_version: RwSignal::new(0),
+            generation: StoredValue::new(0),
+            stats_generation: StoredValue::new(0),
+            loading_more: StoredValue::new(false),
+            last_refresh: StoredValue::new(0.0),
+        }
+    }
+
+    /// Wires the effects that keep results, detail and library in step with the state.
+    pub fn start(self) {
+        // A new query, range or order: search from the top.
+        Effect::new(move |_| {
+            let ready = self.worker.get() == WorkerState::Ready;
+            let filter = self.filter.get();
+            let order = self.order.get();
+            if ready {
+                self.search(filter, order, true);
+            }
+        });
+        // New records: refresh counts, and the list too when the user is at its top.
+        Effect::new(move |first: Option<()>| {
+            self.data_version.track();
+            if first.is_some() && self.worker.get_untracked() == WorkerState::Ready {
+                let replace =
+                    self.at_top.get_untracked() && self.selected.get_untracked().is_none();
+                self.search(
+                    self.filter.get_untracked(),
+                    self.order.get_untracked(),
+                    replace,
+                );
+            }
+        });
+        Effect::new(move |_| {
+            self.data_version.track();
+            if self.worker.get() == WorkerState::Ready {
+                self.refresh_library();
+            }
+        });
+        Effect::new(move |_| {
+            let id = self.selected.get();
+            let ready = self.worker.get() == WorkerState::Ready;
+            match id {
+                Some(id) if ready => spawn_local(async move {
+                    match worker_client::request(Request::Record { id }).await {
+                        Ok(Response::Record(detail)) => {
+                            if self.selected.get_untracked() == Some(id) {
+                                self.detail.set(detail);
+                            }
+                        }
+                        other => self.report(other.err()),
+                    }
+                }),
+                _ => self.detail.set(None),
+            }
+        });
+    }
+
+    /// Runs a search: the first page, then the total, histogram and facets. With `replace`
+    /// false only the total, histogram and facets are refreshed.
+    fn search(self, filter: Filter, order: Order, replace: bool) {
+        let bump = |counter: StoredValue<u64>| {
+            counter.update_value(|n| *n += 1);
+            counter.get_value()
+        };
+        let list = if replace {
+            bump(self.generation)
+        } else {
+            self.generation.get_value()
+        };
+        let stats = bump(self.stats_generation);
+        let current = move || self.generation.get_value() == list;
+        let current_stats = move || self.stats_generation.get_value() == stats;
+        spawn_local(async move {
+            if replace {
+                let request = Request::Search {
+                    filter: filter.clone(),
+                    order,
+                    cursor: Cursor::Start,
+                    limit: PAGE_ROWS,
+                };
+                match worker_client::request(request).await {
+                    Ok(Response::Page(page)) if current() => {
+                        self.query_error.set(None);
+                        self.rows.set(page.rows);
+                        self.more.set(page.more);
+                        self.loading_more.set_value(false);
+                    }
+                    Err(WorkerError::Query { column, message }) if current() => {
+                        self.query_error.set(Some((column, message)));
+                        return;
+                    }
+                    Ok(_) => return,
+                    Err(err) => return self.report(Some(err)),
+                }
+            }
+            match worker_client::request(Request::Count {
+                filter: filter.clone(),
+            })
+            .await
+            {
+                Ok(Response::Count { total }) if current_stats() => self.total.set(Some(total)),
+                Ok(_) => return,
+                Err(WorkerError::Query { .. }) => return,
+                Err(err) => return self.report(Some(err)),
+            }
+            let request = Request::Overview {
+                filter,
+                buckets: HISTOGRAM_BUCKETS,
+                facet_limit: FACET_VALUES,
+            };
+            match worker_client::request(request).await {
+                Ok(Response::Overview(overview)) if current_stats() => {
+                    self.overview.set(Some(overview))
+                }
+                Ok(_) | Err(WorkerError::Query { .. }) => {}
+                Err(err) => self.report(Some(err)),
+            }
+        });
+    }
+
+    /// Loads the page after the last loaded row, if there is one and none is loading.
+    pub fn load_more(self) {
+        if !self.more.get_untracked() || self.loading_more.get_value() {
+            return;
+        }
+        let Some(last) = self.rows.with_untracked(|rows| rows.last().map(|r| r.id)) else {
+            return;
+        };
+        self.loading_more.set_value(true);
+        let generation = self.generation.get_value();
+        let request = Request::Search {
+            filter: self.filter.get_untracked(),
+            order: self.order.get_untracked(),
+            cursor: Cursor::After(last),
+            limit: PAGE_ROWS,
+        };
+        spawn_local(async move {
+            let reply = worker_client::request(request).await;
+            self.loading_more.set_value(false);
+            if self.generation.get_value() != generation {
+                // Another search ran meanwhile: this page may not follow its rows.
+                return;
+            }
+            match reply {
+                Ok(Response::Page(page)) => {
+                    self.rows.update(|rows| rows.extend(page.rows));
+                    self.more.set(page.more);
+                }
+                other => self.report(other.err()),
+            }
+        });
+    }
+
+    /// Opens the highlighted row in the detail pane.
+    pub fn open_at_cursor(self) {
+        if let Some(at) = self.cursor.get_untracked() {
+            if let Some(id) = self.rows.with_untracked(|rows| rows.get(at).map(|r| r.id)) {
+                self.selected.set(Some(id));
+            }
+        }
+    }
+
+    /// Makes `text` the query (as if typed and run).
+    pub fn set_query(self, text: String) {
+        self.query_text.set(text.clone());
+        self.filter.update(|f| f.query = text);
+    }
+
+    /// Adds a term to the query: `field:value`, or `-field:value` to exclude.
+    pub fn add_term(self, term: String) {
+        let current = self.filter.get_untracked().query;
+        let text = if current.trim().is_empty() {
+            term
+        } else {
+            format!("{} {term}", current.trim_end())
+        };
+        self.set_query(text);
+    }
+
+    /// Limits the results to a time range (`None`: the whole range).
+    pub fn set_range(self, range: Option<(i64, i64)>) {
+        self.filter.update(|f| {
+            (f.from_nanos, f.to_nanos) = match range {
+                Some((from, to)) => (Some(from), Some(to)),
+                None => (None, None),
+            };
+        });
+    }
+
+    /// Imports the bundle directory at `url` under the name `bundle`.
+    pub fn import_url(self, url: String, bundle: String) {
+        self.run_import(
+            Request::ImportUrl {
+                url,
+                bundle: bundle.clone(),
+            },
+            None,
+            bundle,
+        );
+    }
+
+    /// Imports segment `files` (JS `File`s) as bundle `bundle`.
+    pub fn import_files(self, files: js_sys::Array, bundle: String) {
+        self.run_import(
+            Request::ImportFiles {
+                bundle: bundle.clone(),
+            },
+            Some(files),
+            bundle,
+        );
+    }
+
+    fn run_import(self, request: Request, files: Option<js_sys::Array>, bundle: String) {
+        spawn_local(async move {
+            let mut started = None;
+            let reply = worker_client::request_tracked(request, files, |id| {
+                started = Some(id);
+                self.imports.update(|list| {
+                    list.push(RunningImport {
+                        id,
+                        bundle: bundle.clone(),
+                        progress: None,
+                    })
+                });
+            })
+            .await;
+            if let Some(id) = started {
+                self.imports.update(|list| list.retain(|i| i.id != id));
+            }
+            match reply {
+                Ok(Response::Imported(summary)) => self.imported(&summary),
+                other => self.report(other.err()),
+            }
+            self.data_version.update(|v| *v += 1);
+        });
+    }
+
+    fn imported(self, summary: &ImportSummary) {
+        if summary.findings.is_empty() {
+            return;
+        }
+        let mut lines = vec![format!(
+            "{}: {} damaged or missing part(s) found; the valid records were imported:",
+            summary.bundle,
+            summary.findings.len()
+        )];
+        lines.extend(summary.findings.iter().take(5).cloned());
+        self.errors.update(|errors| errors.push(lines.join("\n")));
+    }
+
+    /// Takes an import's progress; refreshes the results now and then meanwhile.
+    pub fn progress(self, progress: ImportProgress) {
+        self.imports.update(|list| {
+            if let Some(import) = list.iter_mut().find(|i| i.id == progress.import) {
+                import.progress = Some(progress);
+            }
+        });
+        let now = now_ms();
+        if now - self.last_refresh.get_value() >= REFRESH_EVERY_MS {
+            self.last_refresh.set_value(now);
+            self.data_version.update(|v| *v += 1);
+        }
+    }
+
+    /// Stops import `id` after its current batch.
+    pub fn cancel_import(self, id: RequestId) {
+        spawn_local(async move {
+            let reply = worker_client::request(Request::CancelImport { import: id }).await;
+            self.report(reply.err());
+        });
+    }
+
+    /// Removes a bundle from the store.
+    pub fn delete_bundle(self, bundle: String) {
+        spawn_local(async move {
+            let reply = worker_client::request(Request::DeleteBundle { bundle }).await;
+            self.report(reply.err());
+            self.data_version.update(|v| *v += 1);
+        });
+    }
+
+    fn refresh_library(self) {
+        spawn_local(async move {
+            match worker_client::request(Request::Library).await {
+                Ok(Response::Library { bundles }) => self.library.set(bundles),
+                other => return self.report(other.err()),
+            }
+            match worker_client::request(Request::Status).await {
+                Ok(Response::Status(status)) => self.status.set(Some(status)),
+                other => self.report(other.err()),
+            }
+        });
+    }
+
+    /// Shows an error in the banner.
+    pub fn report(self, err: Option<WorkerError>) {
+        if let Some(err) = err {
+            let text = err.to_string();
+            self.errors.update(|errors| {
+                if !errors.contains(&text) {
+                    errors.push(text)
+                }
+            });
+        }
+    }
+}
+
+fn now_ms() -> f64 {
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map_or(0.0, |p| p.now())
+}

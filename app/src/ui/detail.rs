@@ -1,0 +1,154 @@
+//! The selected record: every field, the structured fields as pretty JSON, the raw line, copy
+//! buttons, and "filter by this value" on any field; a trace id filters to its trace.
+
+use leptos::prelude::*;
+use trawl_protocol::{results::level_name, Detail};
+
+use crate::{format, session::Session};
+
+/// The detail pane; present while a record is selected.
+#[component]
+pub fn DetailPane() -> impl IntoView {
+    let session = expect_context::<Session>();
+    move || {
+        session.selected.get()?;
+        Some(view! {
+            <aside class="detail" data-testid="detail" aria-label="Record detail">
+                <div class="detail-head">
+                    <h2>"Record"</h2>
+                    <button data-testid="close-detail" title="Close (Esc)" on:click=move |_| session.selected.set(None)>
+                        "Close"
+                    </button>
+                </div>
+                {move || match session.detail.get() {
+                    Some(detail) => view! { <DetailBody detail /> }.into_any(),
+                    None => view! { <p class="note">"Loading…"</p> }.into_any(),
+                }}
+            </aside>
+        })
+    }
+}
+
+#[component]
+fn DetailBody(detail: Detail) -> impl IntoView {
+    let session = expect_context::<Session>();
+    let row = detail.row;
+    let mut fields: Vec<(String, String, String)> = Vec::new();
+    let mut add = |name: &str, value: Option<String>, term: &str| {
+        if let Some(value) = value {
+            let filter = format!("{term}:{}", format::query_value(&value));
+            fields.push((name.to_owned(), value, filter));
+        }
+    };
+    add(
+        "level",
+        row.level.map(|l| level_name(Some(l)).to_owned()),
+        "level",
+    );
+    add("service", row.service.clone(), "service");
+    add("host", row.host.clone(), "host");
+    add("span_id", row.span_id.clone(), "span_id");
+    add("source", row.source.clone(), "source");
+    let structured: Vec<(String, String)> = row
+        .fields
+        .as_deref()
+        .and_then(|json| serde_json::from_str::<serde_json::Value>(json).ok())
+        .map(|value| {
+            let mut flat = Vec::new();
+            flatten("", &value, &mut flat);
+            flat
+        })
+        .unwrap_or_default();
+    for (key, value) in &structured {
+        let filter = format!("fields.{key}:{}", format::query_value(value));
+        fields.push((format!("fields.{key}"), value.clone(), filter));
+    }
+    let pretty = row.fields.as_deref().map(|json| {
+        serde_json::from_str::<serde_json::Value>(json)
+            .ok()
+            .and_then(|v| serde_json::to_string_pretty(&v).ok())
+            .unwrap_or_else(|| json.to_owned())
+    });
+    let ts = row.ts_nanos;
+    let trace = row.trace_id.clone();
+    let raw = detail.raw;
+    let message = row.message;
+    view! {
+        <dl class="fields">
+            <dt>"time"</dt>
+            <dd data-testid="detail-time">{move || format::maybe_time(ts, session.utc.get())}</dd>
+            {trace.map(|trace| {
+                let term = format!("trace_id:{}", format::query_value(&trace));
+                view! {
+                    <dt>"trace_id"</dt>
+                    <dd>
+                        <button
+                            class="link"
+                            data-testid="trace-link"
+                            title="Show this trace"
+                            on:click=move |_| session.set_query(term.clone())
+                        >{trace.clone()}</button>
+                    </dd>
+                }
+            })}
+            <dt>"bundle"</dt>
+            <dd>{detail.bundle}</dd>
+            {row.line.map(|line| view! { <dt>"line"</dt><dd>{line}</dd> })}
+            {fields.into_iter().map(|(name, value, filter)| view! {
+                <dt>{name}</dt>
+                <dd class="field-value">
+                    <span>{value}</span>
+                    <button
+                        class="filter-by"
+                        data-testid="filter-by"
+                        title="Filter by this value"
+                        on:click=move |_| session.add_term(filter.clone())
+                    >"filter"</button>
+                </dd>
+            }).collect_view()}
+        </dl>
+        <h3>"Message" <CopyButton text=message.clone() /></h3>
+        <pre class="message" data-testid="detail-message">{message}</pre>
+        {pretty.map(|pretty| view! {
+            <h3>"Fields" <CopyButton text=pretty.clone() /></h3>
+            <pre class="json" data-testid="detail-fields">{pretty}</pre>
+        })}
+        <h3>"Raw" <CopyButton text=raw.clone() /></h3>
+        <pre class="raw" data-testid="detail-raw">{raw}</pre>
+    }
+}
+
+/// Copies `text` to the clipboard.
+#[component]
+fn CopyButton(text: String) -> impl IntoView {
+    let copied = RwSignal::new(false);
+    let on_click = move |_| {
+        if let Some(window) = web_sys::window() {
+            let _ = window.navigator().clipboard().write_text(&text);
+            copied.set(true);
+        }
+    };
+    view! {
+        <button class="copy" data-testid="copy" on:click=on_click>
+            {move || if copied.get() { "copied" } else { "copy" }}
+        </button>
+    }
+}
+
+/// Flattens JSON into dotted keys and display values (strings without quotes).
+fn flatten(prefix: &str, value: &serde_json::Value, out: &mut Vec<(String, String)>) {
+    match value {
+        serde_json::Value::Object(map) if !map.is_empty() => {
+            for (key, inner) in map {
+                let name = if prefix.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{prefix}.{key}")
+                };
+                flatten(&name, inner, out);
+            }
+        }
+        serde_json::Value::String(s) => out.push((prefix.to_owned(), s.clone())),
+        other => out.push((prefix.to_owned(), other.to_string())),
+    }
+}

@@ -1,0 +1,162 @@
+//! Log volume over time by level for the current query. Drag across it to zoom into a time
+//! range; double-click to go back to the whole range.
+
+use leptos::{ev, prelude::*};
+use trawl_protocol::results::LEVEL_NAMES;
+
+use crate::{format, session::Session};
+
+/// Width of the drawing in SVG units (it stretches to the element's width).
+const WIDTH: f64 = 1000.0;
+const HEIGHT: f64 = 100.0;
+
+/// The total, the histogram and the picked range.
+#[component]
+pub fn Histogram() -> impl IntoView {
+    let session = expect_context::<Session>();
+    // Drag start and current position, as fractions of the width.
+    let drag = RwSignal::new(None::<(f64, f64)>);
+    let fraction = |event: &ev::MouseEvent| -> Option<f64> {
+        let target: web_sys::Element = event_target(event);
+        let svg = target.closest("svg").ok()??;
+        let rect = svg.get_bounding_client_rect();
+        (rect.width() > 0.0)
+            .then(|| ((f64::from(event.client_x()) - rect.left()) / rect.width()).clamp(0.0, 1.0))
+    };
+    let span = move || {
+        session.overview.with(|o| {
+            o.as_ref().map(|o| {
+                let h = &o.histogram;
+                (h.start_nanos, h.bucket_nanos, h.buckets.len())
+            })
+        })
+    };
+    let on_down = move |event: ev::MouseEvent| {
+        if let Some(x) = fraction(&event) {
+            drag.set(Some((x, x)));
+        }
+    };
+    let on_move = move |event: ev::MouseEvent| {
+        if drag.get_untracked().is_some() {
+            if let Some(x) = fraction(&event) {
+                drag.update(|d| {
+                    if let Some(d) = d {
+                        d.1 = x;
+                    }
+                });
+            }
+        }
+    };
+    let on_up = move |_| {
+        let Some((a, b)) = drag.get_untracked() else {
+            return;
+        };
+        drag.set(None);
+        let Some((start, width, n)) = span() else {
+            return;
+        };
+        if (a - b).abs() < 0.005 || n == 0 {
+            return;
+        }
+        let total = width as f64 * n as f64;
+        let at = |x: f64| start + (x * total) as i64;
+        session.set_range(Some((at(a.min(b)), at(a.max(b)))));
+    };
+
+    view! {
+        <section class="histogram" data-testid="histogram">
+            <div class="histogram-head">
+                <span class="total" data-testid="total">
+                    {move || session.total.get().map(|n| format!("{} records", format::count(n)))}
+                </span>
+                {move || {
+                    let (from, to) = session.filter.with(|f| (f.from_nanos, f.to_nanos));
+                    let utc = session.utc.get();
+                    (from.is_some() || to.is_some()).then(|| view! {
+                        <span class="range" data-testid="range">
+                            {format::maybe_time(from, utc)} " → " {format::maybe_time(to, utc)}
+                        </span>
+                        <button data-testid="reset-range" on:click=move |_| session.set_range(None)>
+                            "Whole range"
+                        </button>
+                    })
+                }}
+                <span class="legend">
+                    {(1..LEVEL_NAMES.len()).map(|code| view! {
+                        <span class=format!("swatch level-{}", LEVEL_NAMES[code])>{LEVEL_NAMES[code]}</span>
+                    }).collect_view()}
+                </span>
+            </div>
+            <svg
+                viewBox=format!("0 0 {WIDTH} {HEIGHT}")
+                preserveAspectRatio="none"
+                role="img"
+                aria-label="Records over time by level; drag to zoom, double-click to reset"
+                on:mousedown=on_down
+                on:mousemove=on_move
+                on:mouseup=on_up
+                on:mouseleave=move |_| drag.set(None)
+                on:dblclick=move |_| session.set_range(None)
+            >
+                {move || session.overview.with(|o| o.as_ref().map(bars))}
+                {move || drag.get().map(|(a, b)| view! {
+                    <rect
+                        class="brush"
+                        x=(a.min(b) * WIDTH).to_string()
+                        y="0"
+                        width=((a - b).abs() * WIDTH).to_string()
+                        height=HEIGHT.to_string()
+                    />
+                })}
+            </svg>
+            <div class="axis">
+                {move || span().map(|(start, width, n)| {
+                    let utc = session.utc.get();
+                    view! {
+                        <span>{format::time(start, utc)}</span>
+                        <span>{format::time(start + width * n as i64, utc)}</span>
+                    }
+                })}
+            </div>
+        </section>
+    }
+}
+
+/// The stacked bars of an overview's histogram.
+fn bars(overview: &trawl_protocol::Overview) -> impl IntoView {
+    let h = &overview.histogram;
+    let n = h.buckets.len().max(1);
+    let peak = h
+        .buckets
+        .iter()
+        .map(|b| b.iter().sum::<u64>())
+        .max()
+        .unwrap_or(0)
+        .max(1) as f64;
+    let width = WIDTH / n as f64;
+    let mut rects = Vec::new();
+    for (i, counts) in h.buckets.iter().enumerate() {
+        let mut y = HEIGHT;
+        // Severe levels at the bottom, where they are easiest to see.
+        for code in (0..counts.len()).rev() {
+            let count = counts[code];
+            if count == 0 {
+                continue;
+            }
+            let height = count as f64 / peak * HEIGHT;
+            y -= height;
+            rects.push(view! {
+                <rect
+                    class=format!("bar level-{}", LEVEL_NAMES[code])
+                    x=(i as f64 * width).to_string()
+                    y=y.to_string()
+                    width=(width * 0.9).to_string()
+                    height=height.to_string()
+                >
+                    <title>{format!("{}: {}", LEVEL_NAMES[code], format::count(count))}</title>
+                </rect>
+            });
+        }
+    }
+    rects
+}

@@ -1,0 +1,83 @@
+//! The bundles in the store: name, time range, records, size, integrity findings, delete;
+//! and the space used against the browser's quota.
+
+use leptos::prelude::*;
+use trawl_protocol::BundleSummary;
+
+use crate::{format, session::Session, ui::store_card::storage_label};
+
+/// The library panel.
+#[component]
+pub fn Library() -> impl IntoView {
+    let session = expect_context::<Session>();
+    view! {
+        <section class="panel library" data-testid="library">
+            <h2>"Bundles"</h2>
+            {move || {
+                let bundles = session.library.get();
+                if bundles.is_empty() {
+                    view! {
+                        <p class="note">"No bundles yet: open a bundle folder, or drop one here."</p>
+                    }.into_any()
+                } else {
+                    view! {
+                        <ul class="bundles">
+                            {bundles.into_iter().map(|b| view! { <BundleItem bundle=b /> }).collect_view()}
+                        </ul>
+                    }.into_any()
+                }
+            }}
+            <p class="note" data-testid="storage-used">
+                {move || session.status.get().map(|s| {
+                    format!("Space used: {}", storage_label(s.storage_usage, s.storage_quota))
+                })}
+            </p>
+        </section>
+    }
+}
+
+#[component]
+fn BundleItem(bundle: BundleSummary) -> impl IntoView {
+    let session = expect_context::<Session>();
+    let name = bundle.name.clone();
+    let (from, to) = (bundle.min_ts_nanos, bundle.max_ts_nanos);
+    let findings = bundle.findings;
+    view! {
+        <li class="bundle" data-testid="bundle" data-name=bundle.name.clone()>
+            <div class="bundle-head">
+                <strong>{bundle.name.clone()}</strong>
+                <button
+                    class="delete"
+                    data-testid="delete-bundle"
+                    title="Remove this bundle's records from the store"
+                    on:click=move |_| {
+                        let confirmed = web_sys::window()
+                            .and_then(|w| w.confirm_with_message(&format!(
+                                "Remove bundle '{name}' and its records from this browser?"
+                            )).ok())
+                            .unwrap_or(false);
+                        if confirmed {
+                            session.delete_bundle(name.clone());
+                        }
+                    }
+                >"Delete"</button>
+            </div>
+            <div class="note">
+                {format::count(bundle.records)} " records · " {format::bytes(bundle.bytes as f64)}
+                {(!bundle.complete).then_some(" · partly imported")}
+            </div>
+            <div class="note">
+                {move || {
+                    let utc = session.utc.get();
+                    format!("{} → {}", format::maybe_time(from, utc), format::maybe_time(to, utc))
+                }}
+            </div>
+            {(!findings.is_empty()).then(|| view! {
+                <details class="findings" data-testid="findings">
+                    <summary>{findings.len()} " integrity finding(s)"</summary>
+                    <ul>{findings.into_iter().map(|f| view! { <li>{f}</li> }).collect_view()}</ul>
+                </details>
+            })}
+        </li>
+    }
+}

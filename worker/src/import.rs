@@ -1,0 +1,234 @@
+//! Imports in the background: segments are fetched (or read from dropped files) and put into
+//! the store one batch at a time, and the worker goes back to its event loop between batches,
+//! so the app's queries are answered while an import runs, and see its records as they land.
+
+mod source;
+
+use std::{
+    cell::{Cell, RefCell},
+    rc::Rc,
+};
+
+use gloo_timers::future::TimeoutFuture;
+use trawl_protocol::{FromWorker, ImportProgress, ImportSummary, RequestId, WorkerError};
+use trawl_store::{ImportOptions, StoreError};
+use wasm_bindgen::JsCast;
+
+pub(crate) use source::Source;
+
+use crate::{service::Service, Outbox};
+
+/// Records per committed batch in the browser: small enough that a batch takes well under a
+/// second (the first results appear quickly and the worker answers queries in between), big
+/// enough that transaction overhead stays small.
+const BATCH_RECORDS: usize = 10_000;
+
+/// A running import's cancel switch, shared between the import and the request that stops it.
+#[derive(Clone, Default)]
+pub(crate) struct CancelFlag(Rc<Cell<bool>>);
+
+impl CancelFlag {
+    pub(crate) fn cancel(&self) {
+        self.0.set(true);
+    }
+
+    fn is_cancelled(&self) -> bool {
+        self.0.get()
+    }
+}
+
+/// Where one import is, for its progress messages.
+struct Tracker {
+    id: RequestId,
+    bundle: String,
+    outbox: Outbox,
+    started: f64,
+    bytes_total: Option<u64>,
+    /// Bytes of the segments before the current one.
+    bytes_before: u64,
+    /// Of the current segment: bytes fetched and imported.
+    fetched: u64,
+    imported: u64,
+    records: u64,
+}
+
+impl Tracker {
+    fn send(&self, file: &str) {
+        self.outbox.send(&FromWorker::Progress(ImportProgress {
+            import: self.id,
+            bundle: self.bundle.clone(),
+            file: file.to_owned(),
+            bytes_fetched: self.bytes_before + self.fetched,
+            bytes_imported: self.bytes_before + self.imported,
+            bytes_total: self.bytes_total,
+            records: self.records,
+            elapsed_ms: now() - self.started,
+        }));
+    }
+
+    /// Moves on past a segment of `bytes`.
+    fn next_segment(&mut self, bytes: Option<u64>) {
+        self.bytes_before += bytes.unwrap_or(self.fetched.max(self.imported));
+        self.fetched = 0;
+        self.imported = 0;
+    }
+}
+
+/// Imports every segment of `source` as bundle `bundle`, then reports what it did. Segments
+/// the store holds whole are skipped without being fetched. A segment that cannot be read at
+/// all is reported like an integrity finding and the others are still imported; a failure of
+/// the store (a full disk, an exhausted quota) ends the import with an error naming file and
+/// offset. Everything committed stays either way.
+pub(crate) async fn run(
+    service: &Rc<RefCell<Service>>,
+    outbox: &Outbox,
+    id: RequestId,
+    bundle: String,
+    source: Source,
+    cancel: CancelFlag,
+) -> Result<ImportSummary, WorkerError> {
+    let segments = source.segments().await?;
+    let mut tracker = Tracker {
+        id,
+        bundle: bundle.clone(),
+        outbox: outbox.clone(),
+        started: now(),
+        bytes_total: segments.iter().map(|s| s.bytes).sum(),
+        bytes_before: 0,
+        fetched: 0,
+        imported: 0,
+        records: 0,
+    };
+    let mut summary = ImportSummary {
+        bundle: bundle.clone(),
+        imported: 0,
+        already_present: 0,
+        findings: Vec::new(),
+        cancelled: false,
+    };
+    for segment in &segments {
+        if cancel.is_cancelled() {
+            break;
+        }
+        let held = match (&segment.identity, segment.bytes) {
+            (Some((writer, seq, salt)), Some(bytes)) => service
+                .borrow()
+                .store()?
+                .has_segment(writer, *seq, salt, bytes)
+                .map_err(|err| import_failed(&segment.file, err))?,
+            _ => false,
+        };
+        if held {
+            tracker.next_segment(segment.bytes);
+            continue;
+        }
+        let fetched = source
+            .open(
+                segment,
+                |bytes| {
+                    tracker.fetched = bytes;
+                    tracker.send(&segment.file);
+                },
+                &cancel,
+            )
+            .await;
+        let reader = match fetched {
+            Ok(Some(reader)) => reader,
+            Ok(None) => break,
+            Err(finding) => {
+                summary.findings.push(finding);
+                tracker.next_segment(segment.bytes);
+                continue;
+            }
+        };
+        let began = service.borrow_mut().store_mut()?.begin_segment(
+            &bundle,
+            &segment.file,
+            reader,
+            ImportOptions {
+                batch_records: BATCH_RECORDS,
+            },
+        );
+        let mut import = match began {
+            Ok(import) => import,
+            Err(err @ StoreError::Read(_)) => {
+                summary.findings.push(err.to_string());
+                tracker.next_segment(segment.bytes);
+                continue;
+            }
+            Err(err) => return Err(import_failed(&segment.file, err)),
+        };
+        while !cancel.is_cancelled() {
+            let step = {
+                let mut service = service.borrow_mut();
+                import.step(service.store_mut()?)
+            };
+            match step {
+                Ok(Some(progress)) => {
+                    tracker.records = summary.imported + progress.records;
+                    tracker.imported = progress.offset;
+                    tracker.send(&segment.file);
+                }
+                Ok(None) => break,
+                Err(err @ StoreError::Read(_)) => {
+                    summary.findings.push(err.to_string());
+                    break;
+                }
+                Err(err) => return Err(import_failed(&segment.file, err)),
+            }
+            // Back to the event loop: queries sent meanwhile are answered now.
+            TimeoutFuture::new(0).await;
+        }
+        let report = import.report();
+        summary.imported += report.imported;
+        summary.already_present += report.already_present;
+        summary
+            .findings
+            .extend(report.findings.iter().map(ToString::to_string));
+        tracker.records = summary.imported;
+        tracker.next_segment(segment.bytes);
+    }
+    summary.cancelled = cancel.is_cancelled();
+    tracker.send("");
+    Ok(summary)
+}
+
+fn import_failed(file: &str, err: StoreError) -> WorkerError {
+    match err {
+        StoreError::Import {
+            file,
+            offset,
+            source,
+        } => WorkerError::Import {
+            file,
+            offset,
+            message: quota_hint(source.to_string()),
+        },
+        other => WorkerError::Import {
+            file: file.to_owned(),
+            offset: 0,
+            message: quota_hint(other.to_string()),
+        },
+    }
+}
+
+/// SQLite says "database or disk is full" when the browser's storage quota runs out: say so.
+fn quota_hint(message: String) -> String {
+    if message.contains("full") {
+        format!(
+            "{message}: the browser's storage quota for this site is used up; delete bundles \
+             from the library to make room (what was imported so far is kept)"
+        )
+    } else {
+        message
+    }
+}
+
+/// Milliseconds on the worker's monotonic clock.
+fn now() -> f64 {
+    js_sys::global()
+        .dyn_into::<web_sys::WorkerGlobalScope>()
+        .ok()
+        .and_then(|scope| scope.performance())
+        .map_or(0.0, |p| p.now())
+}

@@ -1,0 +1,270 @@
+//! Where an import's segments come from: a bundle directory served over HTTP (its manifest
+//! lists the segments), or files the user picked or dropped.
+
+use std::io::{self, BufReader, Cursor, Read};
+
+use js_sys::{Reflect, Uint8Array};
+use trawl_bundle::{format::parse_segment_file_name, Manifest, SegmentHeader};
+use trawl_protocol::WorkerError;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{
+    Blob, File, FileReaderSync, ReadableStreamDefaultReader, Response, WorkerGlobalScope,
+};
+
+use super::CancelFlag;
+
+/// Bytes read from a file per call into the browser: big enough that the calls' overhead
+/// vanishes, small enough not to matter for memory.
+const FILE_CHUNK: usize = 4 << 20;
+
+/// The segments of one bundle, to be imported in order.
+pub(crate) enum Source {
+    /// A bundle directory URL, ending in `/`.
+    Url(String),
+    /// Files from a picker or a drop; those not named like segments are ignored.
+    Files(Vec<File>),
+}
+
+/// One segment of a [`Source`].
+pub(crate) struct Segment {
+    /// The segment's file name.
+    pub(crate) file: String,
+    /// Its size, when known before reading it.
+    pub(crate) bytes: Option<u64>,
+    /// `(writer_id, segment_seq, salt)` as the manifest writes them, when known before
+    /// reading it: lets the importer skip a segment the store already holds whole.
+    pub(crate) identity: Option<(String, u64, String)>,
+    handle: Handle,
+}
+
+enum Handle {
+    Url(String),
+    File(File),
+}
+
+/// A segment's bytes, ready for the importer.
+pub(crate) type SegmentBytes = Box<dyn Read>;
+
+impl Source {
+    /// Lists the segments, in sequence order.
+    pub(crate) async fn segments(&self) -> Result<Vec<Segment>, WorkerError> {
+        match self {
+            Source::Url(base) => {
+                let manifest_url = join(base, trawl_bundle::manifest::MANIFEST_FILE)?;
+                let response =
+                    fetch(&manifest_url)
+                        .await
+                        .map_err(|message| WorkerError::Import {
+                            file: manifest_url.clone(),
+                            offset: 0,
+                            message,
+                        })?;
+                let text = JsFuture::from(response.text().map_err(describe_import(&manifest_url))?)
+                    .await
+                    .map_err(describe_import(&manifest_url))?
+                    .as_string()
+                    .unwrap_or_default();
+                let manifest: Manifest =
+                    serde_json::from_str(&text).map_err(|err| WorkerError::Import {
+                        file: manifest_url.clone(),
+                        offset: 0,
+                        message: format!(
+                            "not a bundle manifest ({err}): expected the manifest.json of a \
+                             bundle directory written by `trawl ingest`"
+                        ),
+                    })?;
+                manifest
+                    .segments
+                    .into_iter()
+                    .map(|entry| {
+                        Ok(Segment {
+                            handle: Handle::Url(join(base, &entry.file)?),
+                            identity: Some((
+                                manifest.writer_id.clone(),
+                                entry.segment_seq,
+                                entry.salt,
+                            )),
+                            bytes: Some(entry.bytes),
+                            file: entry.file,
+                        })
+                    })
+                    .collect()
+            }
+            Source::Files(files) => {
+                let mut segments: Vec<(u64, Segment)> = Vec::new();
+                for file in files {
+                    let name = file.name();
+                    let Some(seq) = parse_segment_file_name(&name) else {
+                        continue;
+                    };
+                    segments.push((
+                        seq,
+                        Segment {
+                            identity: file_identity(file),
+                            bytes: Some(file.size() as u64),
+                            file: name,
+                            handle: Handle::File(file.clone()),
+                        },
+                    ));
+                }
+                if segments.is_empty() && !files.is_empty() {
+                    return Err(WorkerError::Import {
+                        file: files[0].name(),
+                        offset: 0,
+                        message: "no segment files here: expected a bundle directory written \
+                                  by `trawl ingest` (files named like 00000000000000000001.seg)"
+                            .into(),
+                    });
+                }
+                segments.sort_by_key(|(seq, _)| *seq);
+                Ok(segments.into_iter().map(|(_, s)| s).collect())
+            }
+        }
+    }
+
+    /// The bytes of `segment`: downloaded whole (calling `on_chunk` with the bytes so far)
+    /// or read from its file as the importer asks. `None` when cancelled meanwhile; an error
+    /// is a sentence naming the segment, to report with the import's findings.
+    pub(crate) async fn open(
+        &self,
+        segment: &Segment,
+        mut on_chunk: impl FnMut(u64),
+        cancel: &CancelFlag,
+    ) -> Result<Option<SegmentBytes>, String> {
+        match &segment.handle {
+            Handle::File(file) => {
+                let reader = BlobReader::new(file.clone().into())
+                    .map_err(|err| format!("{}: cannot be read: {err}", segment.file))?;
+                on_chunk(segment.bytes.unwrap_or(0));
+                Ok(Some(Box::new(BufReader::with_capacity(FILE_CHUNK, reader))))
+            }
+            Handle::Url(url) => {
+                let fail = |message: String| format!("{}: {message}", segment.file);
+                let response = fetch(url).await.map_err(fail)?;
+                let body = response
+                    .body()
+                    .ok_or_else(|| fail("the response has no body".into()))?;
+                let reader: ReadableStreamDefaultReader = body.get_reader().unchecked_into();
+                let mut bytes = Vec::with_capacity(segment.bytes.unwrap_or(0) as usize);
+                loop {
+                    if cancel.is_cancelled() {
+                        let _ = reader.cancel();
+                        return Ok(None);
+                    }
+                    let chunk = JsFuture::from(reader.read())
+                        .await
+                        .map_err(|err| fail(format!("download failed: {}", describe(err))))?;
+                    let done = Reflect::get(&chunk, &JsValue::from_str("done"))
+                        .ok()
+                        .and_then(|d| d.as_bool())
+                        .unwrap_or(true);
+                    if done {
+                        break;
+                    }
+                    let value = Reflect::get(&chunk, &JsValue::from_str("value"))
+                        .map_err(|err| fail(describe(err)))?;
+                    let array: Uint8Array = value.unchecked_into();
+                    let at = bytes.len();
+                    bytes.resize(at + array.length() as usize, 0);
+                    array.copy_to(&mut bytes[at..]);
+                    on_chunk(bytes.len() as u64);
+                }
+                Ok(Some(Box::new(Cursor::new(bytes))))
+            }
+        }
+    }
+}
+
+/// Reads the header of a segment file for its identity; `None` if it has none.
+fn file_identity(file: &File) -> Option<(String, u64, String)> {
+    let mut reader = BlobReader::new(file.clone().into()).ok()?;
+    let mut header = [0u8; trawl_bundle::format::HEADER_LEN];
+    reader.read_exact(&mut header).ok()?;
+    let header = SegmentHeader::decode(&header).ok()?;
+    Some((
+        header.writer_id.to_string(),
+        header.segment_seq,
+        format!("{:016x}", header.salt),
+    ))
+}
+
+/// Reads a `Blob` front to back with `FileReaderSync` (dedicated workers may block on it).
+struct BlobReader {
+    blob: Blob,
+    position: f64,
+    size: f64,
+    reader: FileReaderSync,
+}
+
+impl BlobReader {
+    fn new(blob: Blob) -> Result<Self, String> {
+        Ok(Self {
+            size: blob.size(),
+            blob,
+            position: 0.0,
+            reader: FileReaderSync::new().map_err(describe)?,
+        })
+    }
+}
+
+impl Read for BlobReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let want = buf.len().min(FILE_CHUNK) as f64;
+        let end = (self.position + want).min(self.size);
+        if end <= self.position {
+            return Ok(0);
+        }
+        let part = self
+            .blob
+            .slice_with_f64_and_f64(self.position, end)
+            .and_then(|part| self.reader.read_as_array_buffer(&part))
+            .map_err(|err| io::Error::other(describe(err)))?;
+        let array = Uint8Array::new(&part);
+        let n = array.length() as usize;
+        array.copy_to(&mut buf[..n]);
+        self.position += n as f64;
+        Ok(n)
+    }
+}
+
+/// Fetches `url`, failing on network errors and HTTP error statuses.
+async fn fetch(url: &str) -> Result<Response, String> {
+    let scope: WorkerGlobalScope = js_sys::global().unchecked_into();
+    let response: Response = JsFuture::from(scope.fetch_with_str(url))
+        .await
+        .map_err(|err| format!("cannot be fetched from {url}: {}", describe(err)))?
+        .unchecked_into();
+    if !response.ok() {
+        return Err(format!(
+            "cannot be fetched from {url}: HTTP {} {}",
+            response.status(),
+            response.status_text()
+        ));
+    }
+    Ok(response)
+}
+
+/// `name` resolved against the directory URL `base`.
+fn join(base: &str, name: &str) -> Result<String, WorkerError> {
+    web_sys::Url::new_with_base(name, base)
+        .map(|url| url.href())
+        .map_err(|err| WorkerError::BadRequest {
+            message: format!("'{base}' is not a usable bundle URL: {}", describe(err)),
+        })
+}
+
+fn describe_import(file: &str) -> impl Fn(JsValue) -> WorkerError + '_ {
+    move |err| WorkerError::Import {
+        file: file.to_owned(),
+        offset: 0,
+        message: describe(err),
+    }
+}
+
+fn describe(value: JsValue) -> String {
+    match value.dyn_ref::<js_sys::Error>() {
+        Some(error) => String::from(error.message()),
+        None => value.as_string().unwrap_or_else(|| format!("{value:?}")),
+    }
+}
