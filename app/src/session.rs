@@ -138,7 +138,7 @@ impl Session {
             match id {
                 Some(id) if ready => spawn_local(async move {
                     match worker_client::request(Request::Record { id }).await {
-                        Ok(Response::Record(detail)) => {
+                        Ok(Response::Record { detail }) => {
                             if self.selected.get_untracked() == Some(id) {
                                 self.detail.set(detail);
                             }

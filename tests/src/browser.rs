@@ -133,6 +133,51 @@ impl Browser {
         Ok(())
     }
 
+    /// Types `text` into the element `data-testid=ID` (clearing it first), as a person would,
+    /// then presses Enter.
+    pub async fn type_and_enter(&self, id: &str, text: &str) -> Result<()> {
+        let selector = format!("[data-testid=\"{id}\"]");
+        let element = self
+            .client()
+            .find(Locator::Css(&selector))
+            .await
+            .with_context(|| format!("finding [data-testid={id}]"))?;
+        element.clear().await?;
+        element.send_keys(text).await?;
+        element.send_keys("\u{E007}").await?;
+        Ok(())
+    }
+
+    /// Presses `keys` with the focus where it is (WebDriver key codes allowed: `\u{E007}` is
+    /// Enter, `\u{E00C}` Escape).
+    pub async fn press(&self, keys: &str) -> Result<()> {
+        self.client()
+            .active_element()
+            .await?
+            .send_keys(keys)
+            .await
+            .with_context(|| format!("pressing {keys:?}"))
+    }
+
+    /// Waits until `check` returns `Some`; fails after the usual wait, saying `what` and the
+    /// last thing `check` saw.
+    pub async fn wait_for<T>(
+        &self,
+        what: &str,
+        mut check: impl AsyncFnMut(&Self) -> Result<Result<T, String>>,
+    ) -> Result<T> {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            match check(self).await? {
+                Ok(found) => return Ok(found),
+                Err(seen) if Instant::now() > deadline => {
+                    bail!("waited {WAIT:?} for {what}; last saw {seen}")
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+    }
+
     /// Runs `script` (a function body; `arguments` holds `args`) in the page; returns its value.
     pub async fn script(&self, script: &str, args: Vec<Value>) -> Result<Value> {
         Ok(self.client().execute(script, args).await?)

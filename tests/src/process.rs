@@ -36,10 +36,26 @@ pub struct Server {
 impl Server {
     /// Serves `site` under `base_path` (e.g. `/` or `/tools/trawl/`) and waits until it listens.
     pub fn start(trawl: &Path, site: &Path, base_path: &str) -> Result<Self> {
-        let mut child = Command::new(trawl)
+        Self::with_bundles(trawl, site, base_path, &[])
+    }
+
+    /// Like [`start`](Self::start), also serving each bundle directory under
+    /// `<base_path>bundles/<its name>/`.
+    pub fn with_bundles(
+        trawl: &Path,
+        site: &Path,
+        base_path: &str,
+        bundles: &[&Path],
+    ) -> Result<Self> {
+        let mut command = Command::new(trawl);
+        command
             .arg("serve")
             .arg(site)
-            .args(["--port", "0", "--base-path", base_path])
+            .args(["--port", "0", "--base-path", base_path]);
+        for bundle in bundles {
+            command.arg("--bundle").arg(bundle);
+        }
+        let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

@@ -216,9 +216,9 @@ impl Service {
                         )
                         .map_err(store_error)?,
                 ),
-                Request::Record { id } => {
-                    Response::Record(service.store()?.record(id).map_err(store_error)?)
-                }
+                Request::Record { id } => Response::Record {
+                    detail: service.store()?.record(id).map_err(store_error)?,
+                },
                 Request::Library => Response::Library {
                     bundles: service.store()?.bundles().map_err(store_error)?,
                 },

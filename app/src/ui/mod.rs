@@ -64,7 +64,7 @@ pub fn App() -> impl IntoView {
     keyboard(session, search_input);
 
     view! {
-        <header class="bar">
+        <header class="topbar">
             <h1>"trawl"</h1>
             <search_box::SearchBox input=search_input />
             <button

@@ -34,6 +34,9 @@ pub fn SearchBox(input: NodeRef<leptos::html::Input>) -> impl IntoView {
     };
     let on_key = move |event: leptos::ev::KeyboardEvent| {
         if event.key() == "Enter" {
+            // What the box holds now, even if it changed without an input event (autofill,
+            // a script, a test driver clearing it).
+            session.query_text.set(event_target_value(&event));
             run();
         }
     };
@@ -45,7 +48,7 @@ pub fn SearchBox(input: NodeRef<leptos::html::Input>) -> impl IntoView {
                 type="search"
                 spellcheck="false"
                 autocomplete="off"
-                placeholder="Search: words, \"phrases\", level:>=warn, service:api, since:-15m …  (press / to focus, ? for help)"
+                placeholder="Search: words, \"phrases\", level:>=warn, service:api …   / to focus, ? for help"
                 aria-label="Search query"
                 prop:value=move || session.query_text.get()
                 on:input=on_input

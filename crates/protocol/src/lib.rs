@@ -105,7 +105,7 @@ pub enum Response {
     /// Answer to [`Request::Overview`].
     Overview(Overview),
     /// Answer to [`Request::Record`]; `None` when there is no such record (any more).
-    Record(Option<Detail>),
+    Record { detail: Option<Detail> },
     /// Answer to [`Request::Library`].
     Library { bundles: Vec<BundleSummary> },
     /// Answer to [`Request::DeleteBundle`]: how many records went.
@@ -343,6 +343,96 @@ mod tests {
                 message: "quota".into(),
             }),
             FromWorker::State(WorkerState::WaitingForOtherTab),
+            FromWorker::Reply {
+                id: 3,
+                result: Ok(Response::Record { detail: None }),
+            },
+            FromWorker::Reply {
+                id: 4,
+                result: Ok(Response::Record {
+                    detail: Some(Detail {
+                        row: Row {
+                            id: i64::MAX - 7,
+                            ts_nanos: Some(-1),
+                            level: Some(5),
+                            service: Some("<script>".into()),
+                            host: None,
+                            trace_id: None,
+                            span_id: None,
+                            message: "m".into(),
+                            fields: Some("{\"a\":1}".into()),
+                            source: None,
+                            line: Some(3),
+                        },
+                        raw: "raw".into(),
+                        bundle: "b".into(),
+                    }),
+                }),
+            },
+            FromWorker::Reply {
+                id: 5,
+                result: Ok(Response::Page(Page {
+                    rows: Vec::new(),
+                    more: false,
+                })),
+            },
+            FromWorker::Reply {
+                id: 6,
+                result: Ok(Response::Count { total: 1 << 40 }),
+            },
+            FromWorker::Reply {
+                id: 7,
+                result: Ok(Response::Overview(Overview {
+                    histogram: Histogram {
+                        start_nanos: 0,
+                        bucket_nanos: 60_000_000_000,
+                        buckets: vec![[0, 1, 2, 3, 4, 5, 6]],
+                    },
+                    levels: vec![FacetValue {
+                        value: Some("3".into()),
+                        count: 9,
+                    }],
+                    services: Vec::new(),
+                    hosts: Vec::new(),
+                })),
+            },
+            FromWorker::Reply {
+                id: 8,
+                result: Ok(Response::Library {
+                    bundles: Vec::new(),
+                }),
+            },
+            FromWorker::Reply {
+                id: 9,
+                result: Ok(Response::Imported(ImportSummary {
+                    bundle: "b".into(),
+                    imported: 1,
+                    already_present: 2,
+                    findings: vec!["seg: torn".into()],
+                    cancelled: false,
+                })),
+            },
+            FromWorker::Reply {
+                id: 10,
+                result: Err(WorkerError::Query {
+                    column: 3,
+                    message: "unclosed".into(),
+                }),
+            },
+            FromWorker::Progress(ImportProgress {
+                import: 9,
+                bundle: "b".into(),
+                file: "f".into(),
+                bytes_fetched: 10,
+                bytes_imported: 5,
+                bytes_total: None,
+                records: 1,
+                elapsed_ms: 1.5,
+            }),
+            FromWorker::Reply {
+                id: 11,
+                result: Ok(Response::Deleted { records: 3 }),
+            },
         ];
         for msg in messages {
             assert_eq!(decode::<FromWorker>(&encode(&msg)).unwrap(), msg);

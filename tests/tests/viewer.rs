@@ -1,0 +1,431 @@
+//! The viewer on real bundles made from the sample logs: open by URL, picker and drop; results
+//! equal to `trawl query`; persistence; the keyboard; damaged bundles; untrusted text.
+
+use std::{
+    path::{Path, PathBuf},
+    process::Command,
+};
+
+use anyhow::{ensure, Context, Result};
+use serde_json::{json, Value};
+use trawl_e2e::{run, site_dir, trawl_bin, Browser, Server};
+
+/// The shared sample logs beside the checkout.
+fn samples() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/samples")
+}
+
+/// `trawl ingest --out DIR/NAME INPUTS…`: a bundle from logs, as a user makes one.
+fn ingest(dir: &Path, name: &str, inputs: &[PathBuf]) -> Result<PathBuf> {
+    let out = dir.join(name);
+    let status = Command::new(trawl_bin())
+        .arg("ingest")
+        .arg("--out")
+        .arg(&out)
+        .args(inputs)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .context("running trawl ingest")?;
+    ensure!(status.success(), "trawl ingest failed for {name}");
+    Ok(out)
+}
+
+/// The sample logs: the loghub files and the synthetic container logs.
+fn sample_inputs() -> Vec<PathBuf> {
+    let mut inputs = Vec::new();
+    for dir in ["loghub", "synthetic"] {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(samples().join(dir))
+            .expect("../shared/samples is beside the checkout")
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "log"))
+            .collect();
+        files.sort();
+        inputs.extend(files);
+    }
+    inputs
+}
+
+/// What `trawl query` says for `query` on `bundle`: the total and the first `limit` records
+/// as (id, first line of the message), newest first.
+fn trawl_query(
+    bundle: &Path,
+    cache: &Path,
+    query: &str,
+    limit: usize,
+) -> Result<(u64, Vec<(i64, String)>)> {
+    let base = || {
+        let mut command = Command::new(trawl_bin());
+        command
+            .arg("query")
+            .arg(bundle)
+            .arg(query)
+            .arg("--cache")
+            .arg(cache);
+        command
+    };
+    let count = base().arg("--count").output()?;
+    ensure!(
+        count.status.success(),
+        "trawl query --count {query:?} failed"
+    );
+    let total: u64 = String::from_utf8(count.stdout)?.trim().parse()?;
+    let rows = base()
+        .args(["--json", "--limit", &limit.to_string()])
+        .output()?;
+    ensure!(rows.status.success(), "trawl query --json {query:?} failed");
+    let rows = String::from_utf8(rows.stdout)?
+        .lines()
+        .map(|line| {
+            let v: Value = serde_json::from_str(line)?;
+            let message = v["message"].as_str().unwrap_or_default();
+            Ok((
+                v["id"].as_i64().context("id")?,
+                message.split('\n').next().unwrap_or_default().to_owned(),
+            ))
+        })
+        .collect::<Result<_>>()?;
+    Ok((total, rows))
+}
+
+/// The rows the viewer shows from the top: (id, message text), up to `limit`.
+async fn viewer_rows(browser: &Browser, limit: usize) -> Result<Vec<(i64, String)>> {
+    let rows = browser
+        .script(
+            "return [...document.querySelectorAll('[data-testid=row]')]
+                .map(r => [Number(r.dataset.index), r.dataset.id,
+                           r.querySelector('[data-testid=message]').textContent])
+                .sort((a, b) => a[0] - b[0])
+                .slice(0, arguments[0])
+                .map(r => [r[1], r[2]]);",
+            vec![json!(limit)],
+        )
+        .await?;
+    rows.as_array()
+        .context("rows")?
+        .iter()
+        .map(|r| {
+            Ok((
+                r[0].as_str().context("id")?.parse()?,
+                r[1].as_str().context("message")?.to_owned(),
+            ))
+        })
+        .collect()
+}
+
+/// Waits until the viewer's total reads `want` records.
+async fn wait_total(browser: &Browser, want: u64) -> Result<()> {
+    let text = format!("{} records", thousands(want));
+    browser
+        .wait_text("total", &text, |t| t == text)
+        .await
+        .map(drop)
+}
+
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Runs `query` in the search box and checks total and first rows against `trawl query`.
+async fn same_as_trawl_query(
+    browser: &Browser,
+    bundle: &Path,
+    cache: &Path,
+    query: &str,
+) -> Result<u64> {
+    let (total, want) = trawl_query(bundle, cache, query, 30)?;
+    browser.type_and_enter("search", query).await?;
+    wait_total(browser, total)
+        .await
+        .with_context(|| format!("query {query:?}"))?;
+    let shown = want.len();
+    browser
+        .wait_for(&format!("the first rows of {query:?}"), async |b| {
+            let rows = viewer_rows(b, shown).await?;
+            Ok(if rows == want {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{:?}\nwanted {:?}",
+                    rows.iter().take(3).collect::<Vec<_>>(),
+                    want.iter().take(3).collect::<Vec<_>>()
+                ))
+            })
+        })
+        .await?;
+    Ok(total)
+}
+
+#[tokio::test]
+async fn a_bundle_opened_by_url_shows_what_trawl_query_finds_and_stays_after_reload() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = ingest(dir.path(), "samples", &sample_inputs()).unwrap();
+    let cache = dir.path().join("cache.sqlite");
+    let server = Server::with_bundles(&trawl_bin(), &site_dir(), "/", &[&bundle]).unwrap();
+    let url = format!("{}?bundle=bundles/samples/", server.url());
+    run("viewer_by_url", async |browser| {
+        browser.goto(&url).await?;
+        let (all, _) = trawl_query(&bundle, &cache, "", 1)?;
+        wait_total(browser, all).await?;
+        browser.wait_gone("import-progress").await?;
+        for query in [
+            "",
+            "level:error",
+            "\"Failed password\"",
+            "service:payment-api",
+            "level:>=warn -kernel",
+            "PacketResponder OR Receiving",
+            "/session (opened|closed)/",
+            "fields.status:>=500",
+        ] {
+            same_as_trawl_query(browser, &bundle, &cache, query).await?;
+        }
+        // The library lists the bundle with its record count.
+        let library = browser
+            .wait_text("library", "listing samples", |t| t.contains("samples"))
+            .await?;
+        ensure!(library.contains(&thousands(all)), "library: {library}");
+
+        // The view lives in the URL, and the store survives a reload.
+        let query = "level:error";
+        same_as_trawl_query(browser, &bundle, &cache, query).await?;
+        let here: String = browser
+            .script("return location.href", vec![])
+            .await?
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        ensure!(
+            here.contains("q=level%3Aerror"),
+            "the query is not in the URL: {here}"
+        );
+        browser.reload().await?;
+        let (errors, _) = trawl_query(&bundle, &cache, query, 1)?;
+        wait_total(browser, errors).await?;
+        browser.type_and_enter("search", "").await?;
+        wait_total(browser, all).await?;
+        browser
+            .script(
+                "document.querySelector('[data-testid=row][data-index=\"3\"]').click()",
+                vec![],
+            )
+            .await?;
+        browser
+            .wait_text("detail-raw", "raw", |t| !t.is_empty())
+            .await?;
+        browser.save_artifacts("screenshot-main").await;
+        browser.assert_no_console_errors().await
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_keyboard_moves_through_results_and_opens_the_detail() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = ingest(
+        dir.path(),
+        "ssh",
+        &[samples().join("loghub/OpenSSH_2k.log")],
+    )
+    .unwrap();
+    let cache = dir.path().join("cache.sqlite");
+    let server = Server::with_bundles(&trawl_bin(), &site_dir(), "/", &[&bundle]).unwrap();
+    let url = format!("{}?bundle=bundles/ssh/", server.url());
+    run("viewer_keyboard", async |browser| {
+        browser.goto(&url).await?;
+        wait_total(browser, 2000).await?;
+        browser.wait_gone("import-progress").await?;
+        // `/` focuses the search box from anywhere.
+        browser
+            .script("document.activeElement.blur()", vec![])
+            .await?;
+        browser.press("/").await?;
+        browser.press("\"Failed password\"\u{E007}").await?;
+        let (total, want) = trawl_query(&bundle, &cache, "\"Failed password\"", 3)?;
+        wait_total(browser, total).await?;
+        browser.press("\u{E00C}").await?; // Esc leaves the search box
+        browser.press("jj").await?; // the second row
+        browser.press("\u{E007}").await?; // Enter opens it
+        let message = browser
+            .wait_text("detail-message", "the second row's message", |t| {
+                t == want[1].1
+            })
+            .await?;
+        ensure!(message == want[1].1);
+        browser.press("k").await?; // moving on with the detail open follows the cursor
+        browser
+            .wait_text("detail-message", "the first row's message", |t| {
+                t == want[0].1
+            })
+            .await?;
+        browser.press("\u{E00C}").await?; // Esc closes the detail
+        browser.wait_gone("detail").await?;
+        // `?` opens the syntax help.
+        browser.press("?").await?;
+        browser
+            .wait_text("syntax-help", "the help", |t| t.contains("level:>=warn"))
+            .await?;
+        browser.assert_no_console_errors().await
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_damaged_bundle_gives_a_banner_keeps_its_valid_records_and_harms_nothing_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = ingest(dir.path(), "good", &[samples().join("loghub/HDFS_2k.log")]).unwrap();
+    let damaged = ingest(
+        dir.path(),
+        "damaged",
+        &[samples().join("loghub/OpenSSH_2k.log")],
+    )
+    .unwrap();
+    // Flip bytes in the middle of the segment, as a bad disk or a truncated copy would.
+    let segment = std::fs::read_dir(&damaged)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.extension().is_some_and(|x| x == "seg"))
+        .unwrap();
+    let mut bytes = std::fs::read(&segment).unwrap();
+    let middle = bytes.len() / 2;
+    for b in &mut bytes[middle..middle + 64] {
+        *b ^= 0x5a;
+    }
+    std::fs::write(&segment, &bytes).unwrap();
+    let server = Server::with_bundles(&trawl_bin(), &site_dir(), "/", &[&good, &damaged]).unwrap();
+    let first = format!("{}?bundle=bundles/good/", server.url());
+    let both = format!("{}?bundle=bundles/damaged/", server.url());
+    let file = segment.file_name().unwrap().to_string_lossy().into_owned();
+    run("viewer_damaged", async |browser| {
+        browser.goto(&first).await?;
+        wait_total(browser, 2000).await?;
+        browser.wait_gone("import-progress").await?;
+        browser.goto(&both).await?;
+        let banner = browser
+            .wait_text("error-banner", "a banner naming the segment", |t| {
+                t.contains(&file)
+            })
+            .await?;
+        ensure!(
+            banner.contains("offset"),
+            "the banner names no offset: {banner}"
+        );
+        browser.wait_gone("import-progress").await?;
+        // The good bundle is whole; of the damaged one, the records outside the damaged
+        // frame: as many as `trawl query` finds in it.
+        let (valid, _) = trawl_query(&damaged, &dir.path().join("d.sqlite"), "", 1)?;
+        ensure!(
+            valid > 0 && valid < 2000,
+            "{valid} valid records in the damaged bundle"
+        );
+        wait_total(browser, 2000 + valid).await?;
+        browser.type_and_enter("search", "PacketResponder").await?;
+        let (responders, _) =
+            trawl_query(&good, &dir.path().join("g.sqlite"), "PacketResponder", 1)?;
+        wait_total(browser, responders).await?;
+        let library = browser.text("library").await?.unwrap_or_default();
+        ensure!(library.contains("integrity finding"), "library: {library}");
+        Ok(())
+    })
+    .await;
+}
+
+/// Classic payloads, each of which would set `window.__xss` if it ever ran.
+const PAYLOADS: [&str; 6] = [
+    "<script>window.__xss=1</script>",
+    "<img src=x onerror=\"window.__xss=2\">",
+    "\"><svg onload=window.__xss=3>",
+    "<a href=\"javascript:window.__xss=4\">click</a>",
+    "</span><iframe srcdoc=\"<script>parent.__xss=5</script>\"></iframe>",
+    "\u{1b}[31mred alert\u{1b}[0m and \u{1b}]8;;http://evil.example\u{7}link\u{1b}]8;;\u{7}",
+];
+
+#[tokio::test]
+async fn untrusted_log_text_is_shown_literally_and_never_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("xss.log");
+    let mut lines = String::new();
+    for (i, payload) in PAYLOADS.iter().enumerate() {
+        let line = json!({
+            "ts": format!("2024-05-01T10:00:0{i}Z"),
+            "level": "error",
+            "service": payload,
+            "msg": format!("payload {i}: {payload}"),
+            "user": payload,
+            "trace_id": format!("4bf92f3577b34da6a3ce929d0e0e473{i}"),
+        });
+        lines += &format!("{line}\n");
+    }
+    std::fs::write(&log, lines).unwrap();
+    let bundle = ingest(dir.path(), "xss", &[log]).unwrap();
+    let server = Server::with_bundles(&trawl_bin(), &site_dir(), "/", &[&bundle]).unwrap();
+    let url = format!("{}?bundle=bundles/xss/", server.url());
+    run("viewer_xss", async |browser| {
+        browser.goto(&url).await?;
+        wait_total(browser, PAYLOADS.len() as u64).await?;
+        browser.wait_gone("import-progress").await?;
+        // Every row shows its payload as text: markup as written, and the message as the
+        // store holds it (ingest strips terminal escapes from messages; the raw line keeps
+        // them, JSON-escaped).
+        let rows = viewer_rows(browser, 10).await?;
+        let (_, want) = trawl_query(&bundle, &dir.path().join("c.sqlite"), "", 10)?;
+        ensure!(rows == want, "rows {rows:?}\nwanted {want:?}");
+        for payload in &PAYLOADS[..5] {
+            ensure!(
+                rows.iter().any(|(_, m)| m.ends_with(payload)),
+                "{payload:?} not shown literally in {rows:?}"
+            );
+        }
+        ensure!(rows.iter().all(|(_, m)| !m.contains('\u{1b}')), "{rows:?}");
+        // Open every record's detail, and run a search that highlights inside the payloads.
+        for i in 0..PAYLOADS.len() {
+            browser
+                .script(
+                    "document.querySelector(`[data-testid=row][data-index=\"${arguments[0]}\"]`).click()",
+                    vec![json!(i)],
+                )
+                .await?;
+            let raw = browser
+                .wait_text("detail-raw", "the raw line", |t| {
+                    t.contains(&format!("payload {}", PAYLOADS.len() - 1 - i))
+                })
+                .await?;
+            if i == 0 {
+                ensure!(raw.contains("\\u001b[31m"), "the raw line lost its escapes: {raw}");
+            }
+        }
+        browser.type_and_enter("search", "script OR svg OR img").await?;
+        browser.wait_text("total", "matches", |t| t.ends_with("records")).await?;
+        let verdict = browser
+            .script(
+                "return {
+                    xss: window.__xss ?? null,
+                    injected: document.querySelectorAll(
+                        '.results script, .results img, .results svg, .results iframe, .results a,' +
+                        '.detail script, .detail img, .detail svg, .detail iframe, .detail a,' +
+                        '.sidebar script, .sidebar img, .sidebar iframe').length,
+                    facets: [...document.querySelectorAll('[data-testid=facet][data-facet=service]')]
+                        .map(f => f.dataset.value),
+                 }",
+                vec![],
+            )
+            .await?;
+        ensure!(verdict["xss"].is_null(), "a payload ran: {verdict}");
+        ensure!(verdict["injected"] == 0, "markup from logs reached the page: {verdict}");
+        let facets = verdict["facets"].as_array().context("facets")?;
+        ensure!(
+            facets.iter().any(|f| f == PAYLOADS[0]),
+            "the service facet does not show the payload literally: {verdict}"
+        );
+        // And the page's own scripts complain about nothing.
+        browser.assert_no_console_errors().await
+    })
+    .await;
+}
