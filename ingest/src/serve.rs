@@ -95,12 +95,22 @@ pub fn run(args: ServeArgs) -> Result<()> {
             args.site.display(),
             args.base_path.as_str()
         );
+        let mut opens = Vec::new();
         for bundle in &args.bundles {
+            let name = bundle_name(bundle)?;
             announcement += &format!(
-                "trawl: bundle {} at http://{local}{}bundles/{}/\n",
+                "trawl: bundle {} at http://{local}{}bundles/{name}/\n",
                 bundle.display(),
                 args.base_path.as_str(),
-                bundle_name(bundle)?
+            );
+            opens.push(format!("bundle=bundles/{name}/"));
+        }
+        if !opens.is_empty() {
+            // The viewer imports `?bundle=` URLs on load (skipping what it already stored).
+            announcement += &format!(
+                "trawl: open http://{local}{}?{} to review them\n",
+                args.base_path.as_str(),
+                opens.join("&")
             );
         }
         // Whoever started us may have stopped reading stdout: that must not stop the server.

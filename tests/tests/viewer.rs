@@ -429,3 +429,74 @@ async fn untrusted_log_text_is_shown_literally_and_never_runs() {
     })
     .await;
 }
+
+/// The segment files of a bundle directory.
+fn segment_files(bundle: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(bundle)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "seg"))
+        .collect();
+    files.sort();
+    files
+}
+
+#[tokio::test]
+async fn bundles_open_from_the_folder_picker_and_by_dropping_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let ssh = ingest(
+        dir.path(),
+        "ssh",
+        &[samples().join("loghub/OpenSSH_2k.log")],
+    )
+    .unwrap();
+    let hdfs = ingest(dir.path(), "hdfs", &[samples().join("loghub/HDFS_2k.log")]).unwrap();
+    let server = Server::start(&trawl_bin(), &site_dir(), "/").unwrap();
+    let url = server.url().to_owned();
+    run("viewer_picker_and_drop", async |browser| {
+        browser.goto(&url).await?;
+        browser
+            .wait_text("worker-state", "ready", |t| t == "ready")
+            .await?;
+        browser
+            .wait_text("library", "an empty library", |t| t.contains("No bundles yet"))
+            .await?;
+        // The folder picker, given the bundle directory.
+        let input = browser
+            .client()
+            .find(fantoccini::Locator::Css("[data-testid=open-input]"))
+            .await?;
+        input.send_keys(&ssh.to_string_lossy()).await?;
+        wait_total(browser, 2000).await?;
+        browser.wait_gone("import-progress").await?;
+        browser
+            .wait_text("library", "the bundle named by its folder", |t| t.contains("ssh"))
+            .await?;
+        // A drop of segment files onto the page.
+        let files: Vec<Value> = segment_files(&hdfs)
+            .iter()
+            .map(|path| {
+                json!({
+                    "name": path.file_name().unwrap().to_string_lossy(),
+                    "bytes": std::fs::read(path).unwrap(),
+                })
+            })
+            .collect();
+        browser
+            .script(
+                "const transfer = new DataTransfer();
+                 for (const f of arguments[0]) {
+                     transfer.items.add(new File([new Uint8Array(f.bytes)], f.name));
+                 }
+                 document.body.dispatchEvent(new DragEvent('dragover', { dataTransfer: transfer, bubbles: true }));
+                 document.body.dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true }));",
+                vec![json!(files)],
+            )
+            .await?;
+        wait_total(browser, 4000).await?;
+        browser.wait_gone("import-progress").await?;
+        browser.wait_gone("drop-hint").await?;
+        browser.assert_no_console_errors().await
+    })
+    .await;
+}

@@ -42,17 +42,12 @@ fn main() {
     let service = Rc::new(RefCell::new(Service::new()));
     let outbox = Outbox(scope.clone());
 
-    {
-        let service = service.clone();
-        let outbox = outbox.clone();
-        spawn_local(async move {
-            let opened = opfs::open_store(&outbox).await;
-            let state = service.borrow_mut().set_opened(opened);
-            outbox.send(&FromWorker::State(state));
-        });
-    }
-
+    // Requests wait for the store to open (they queue meanwhile), so an app that asks early,
+    // or a tab waiting for another to close, gets answers once there are any.
     spawn_local(async move {
+        let opened = opfs::open_store(&outbox).await;
+        let state = service.borrow_mut().set_opened(opened);
+        outbox.send(&FromWorker::State(state));
         while let Some(inbound) = messages.next().await {
             Service::handle(&service, &outbox, inbound).await;
         }

@@ -23,12 +23,15 @@ pub fn Histogram() -> impl IntoView {
         (rect.width() > 0.0)
             .then(|| ((f64::from(event.client_x()) - rect.left()) / rect.width()).clamp(0.0, 1.0))
     };
+    // The histogram's time span, when it has records.
     let span = move || {
         session.overview.with(|o| {
-            o.as_ref().map(|o| {
-                let h = &o.histogram;
-                (h.start_nanos, h.bucket_nanos, h.buckets.len())
-            })
+            o.as_ref()
+                .filter(|o| o.histogram.buckets.iter().flatten().any(|&n| n > 0))
+                .map(|o| {
+                    let h = &o.histogram;
+                    (h.start_nanos, h.bucket_nanos, h.buckets.len())
+                })
         })
     };
     let on_down = move |event: ev::MouseEvent| {

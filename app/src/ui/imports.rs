@@ -108,6 +108,11 @@ pub fn DropZone() -> impl IntoView {
         let Some(transfer) = event.data_transfer() else {
             return;
         };
+        // Files a page made itself (not the OS) have no entries: take them as plain files.
+        let plain: Vec<web_sys::File> = transfer
+            .files()
+            .map(|files| (0..files.length()).filter_map(|i| files.get(i)).collect())
+            .unwrap_or_default();
         let items = transfer.items();
         let entries: Vec<JsValue> = (0..items.length())
             .filter_map(|i| items.get(i))
@@ -117,6 +122,10 @@ pub fn DropZone() -> impl IntoView {
             })
             .filter(|entry| !entry.is_null() && !entry.is_undefined())
             .collect();
+        if entries.is_empty() {
+            import_grouped(session, plain.into_iter().map(|f| (f.name(), f)));
+            return;
+        }
         leptos::task::spawn_local(async move {
             let mut files = Vec::new();
             for entry in entries {
