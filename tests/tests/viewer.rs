@@ -500,3 +500,44 @@ async fn bundles_open_from_the_folder_picker_and_by_dropping_files() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn after_an_import_the_viewer_reopens_offline_with_its_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = ingest(
+        dir.path(),
+        "ssh",
+        &[samples().join("loghub/OpenSSH_2k.log")],
+    )
+    .unwrap();
+    let cache = dir.path().join("cache.sqlite");
+    let mut server = Server::with_bundles(&trawl_bin(), &site_dir(), "/", &[&bundle]).unwrap();
+    let url = format!("{}?bundle=bundles/ssh/", server.url());
+    run("viewer_offline", async |browser| {
+        browser.goto(&url).await?;
+        wait_total(browser, 2000).await?;
+        browser.wait_gone("import-progress").await?;
+        browser
+            .wait_text("offline", "offline ready", |t| t.starts_with("ready"))
+            .await?;
+        let query = "\"Failed password\" root";
+        let (total, _) = trawl_query(&bundle, &cache, query, 1)?;
+        browser.type_and_enter("search", query).await?;
+        wait_total(browser, total).await?;
+
+        // No server: the link (with its `?bundle=` and query) reopens from the service worker
+        // and the store, without an error about the unreachable bundle URL.
+        server.stop();
+        browser.reload().await?;
+        wait_total(browser, total).await?;
+        browser.wait_gone("import-progress").await?;
+        same_as_trawl_query(browser, &bundle, &cache, "level:error OR invalid").await?;
+        ensure!(
+            browser.text("error-banner").await?.is_none(),
+            "an error shows: {:?}",
+            browser.text("error-banner").await?
+        );
+        Ok(())
+    })
+    .await;
+}

@@ -87,7 +87,22 @@ pub(crate) async fn run(
     source: Source,
     cancel: CancelFlag,
 ) -> Result<ImportSummary, WorkerError> {
-    let segments = source.segments().await?;
+    let segments = match source.segments().await {
+        Ok(segments) => segments,
+        // A link reopened offline: the bundle it names is stored already, and that is what
+        // the user wants to see.
+        Err(err) if matches!(source, Source::Url(_)) && holds_bundle(service, &bundle)? => {
+            web_sys::console::info_1(&format!("trawl: using the stored '{bundle}': {err}").into());
+            return Ok(ImportSummary {
+                bundle,
+                imported: 0,
+                already_present: 0,
+                findings: Vec::new(),
+                cancelled: false,
+            });
+        }
+        Err(err) => return Err(err),
+    };
     let mut tracker = Tracker {
         id,
         bundle: bundle.clone(),
@@ -191,6 +206,15 @@ pub(crate) async fn run(
     summary.cancelled = cancel.is_cancelled();
     tracker.send("");
     Ok(summary)
+}
+
+fn holds_bundle(service: &Rc<RefCell<Service>>, bundle: &str) -> Result<bool, WorkerError> {
+    let bundles = service
+        .borrow()
+        .store()?
+        .bundles()
+        .map_err(|err| import_failed("", err))?;
+    Ok(bundles.iter().any(|b| b.name == bundle))
 }
 
 fn import_failed(file: &str, err: StoreError) -> WorkerError {
