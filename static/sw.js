@@ -38,8 +38,9 @@ self.addEventListener('fetch', (event) => {
   url.search = '';
   url.hash = '';
   if (request.mode === 'navigate' && url.href.startsWith(SCOPE)) {
-    // App shell: any page of the app (with any query, e.g. ?bundle=...) is index.html.
-    event.respondWith(cachedOr(SHELL, request));
+    // A page built with the app (embed.html) is itself; any other page of the app (with any
+    // query, e.g. ?bundle=...) is the app shell, index.html.
+    event.respondWith(cachedOr(PRECACHED.has(url.href) ? url.href : SHELL, request));
   } else if (PRECACHED.has(url.href)) {
     event.respondWith(cachedOr(url.href, request));
   }

@@ -1,6 +1,7 @@
 //! The trawl viewer's user interface. All data work happens in the store worker; this crate
 //! renders state and sends [`trawl_protocol`] requests.
 
+mod embed;
 mod format;
 mod platform;
 mod session;

@@ -283,30 +283,42 @@ impl Session {
         });
     }
 
-    /// Imports the bundle directory at `url` under the name `bundle`.
-    pub fn import_url(self, url: String, bundle: String) {
-        self.run_import(
-            Request::ImportUrl {
-                url,
-                bundle: bundle.clone(),
-            },
-            None,
-            bundle,
-        );
+    /// Imports the bundle directory at `url` under the name `bundle`; `on_done` gets the
+    /// records added, or why the import failed.
+    pub fn import_url(
+        self,
+        url: String,
+        bundle: String,
+        on_done: impl FnOnce(&str, Result<u64, String>) + 'static,
+    ) {
+        let request = Request::ImportUrl {
+            url,
+            bundle: bundle.clone(),
+        };
+        self.run_import(request, None, bundle, on_done);
     }
 
-    /// Imports segment `files` (JS `File`s) as bundle `bundle`.
-    pub fn import_files(self, files: js_sys::Array, bundle: String) {
-        self.run_import(
-            Request::ImportFiles {
-                bundle: bundle.clone(),
-            },
-            Some(files),
-            bundle,
-        );
+    /// Imports segment `files` (JS `File`s) as bundle `bundle`; `on_done` as for
+    /// [`import_url`](Self::import_url).
+    pub fn import_files(
+        self,
+        files: js_sys::Array,
+        bundle: String,
+        on_done: impl FnOnce(&str, Result<u64, String>) + 'static,
+    ) {
+        let request = Request::ImportFiles {
+            bundle: bundle.clone(),
+        };
+        self.run_import(request, Some(files), bundle, on_done);
     }
 
-    fn run_import(self, request: Request, files: Option<js_sys::Array>, bundle: String) {
+    fn run_import(
+        self,
+        request: Request,
+        files: Option<js_sys::Array>,
+        bundle: String,
+        on_done: impl FnOnce(&str, Result<u64, String>) + 'static,
+    ) {
         spawn_local(async move {
             let mut started = None;
             let reply = worker_client::request_tracked(request, files, |id| {
@@ -324,8 +336,15 @@ impl Session {
                 self.imports.update(|list| list.retain(|i| i.id != id));
             }
             match reply {
-                Ok(Response::Imported(summary)) => self.imported(&summary),
-                other => self.report(other.err()),
+                Ok(Response::Imported(summary)) => {
+                    self.imported(&summary);
+                    on_done(&bundle, Ok(summary.imported));
+                }
+                Ok(other) => on_done(&bundle, Err(format!("unexpected reply {other:?}"))),
+                Err(err) => {
+                    on_done(&bundle, Err(err.to_string()));
+                    self.report(Some(err));
+                }
             }
             self.data_version.update(|v| *v += 1);
         });

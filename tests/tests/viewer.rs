@@ -541,3 +541,80 @@ async fn after_an_import_the_viewer_reopens_offline_with_its_records() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_host_page_drives_the_embedded_viewer_with_post_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let ssh = ingest(
+        dir.path(),
+        "ssh",
+        &[samples().join("loghub/OpenSSH_2k.log")],
+    )
+    .unwrap();
+    let hdfs = ingest(dir.path(), "hdfs", &[samples().join("loghub/HDFS_2k.log")]).unwrap();
+    let cache = dir.path().join("cache.sqlite");
+    let server = Server::with_bundles(&trawl_bin(), &site_dir(), "/", &[&ssh]).unwrap();
+    // The example host page that `trawl serve` serves: it opens `?bundle=` and sets `?q=`.
+    let url = format!("{}embed.html?bundle=bundles/ssh/&q=Failed", server.url());
+    run("viewer_embedded", async |browser| {
+        browser.goto(&url).await?;
+        browser
+            .wait_text("host-status", "the import acknowledged", |t| {
+                t == "imported ssh: 2000 records"
+            })
+            .await?;
+        let (failed, _) = trawl_query(&ssh, &cache, "Failed", 1)?;
+        browser.client().enter_frame(0).await?;
+        wait_total(browser, failed).await?;
+        browser.client().enter_parent_frame().await?;
+        // Open by ArrayBuffer: the host hands over segment bytes it holds.
+        let files: Vec<Value> = segment_files(&hdfs)
+            .iter()
+            .map(|path| {
+                json!({
+                    "name": path.file_name().unwrap().to_string_lossy(),
+                    "bytes": std::fs::read(path).unwrap(),
+                })
+            })
+            .collect();
+        browser
+            .script(
+                "trawlHost.send({ type: 'trawl:open', name: 'hdfs', files: arguments[0].map(f =>
+                     ({ name: f.name, data: new Uint8Array(f.bytes).buffer })) });
+                 trawlHost.send({ type: 'trawl:query', query: '', from: '2008-11-09T20:00:00Z',
+                                  to: '2008-11-10T00:00:00Z' });",
+                vec![json!(files)],
+            )
+            .await?;
+        browser
+            .wait_text("host-status", "the second import acknowledged", |t| {
+                t == "imported hdfs: 2000 records"
+            })
+            .await?;
+        let (in_range, _) = trawl_query(
+            &hdfs,
+            &dir.path().join("h.sqlite"),
+            "since:2008-11-09T20:00:00Z until:2008-11-10T00:00:00Z",
+            1,
+        )?;
+        ensure!(in_range > 0, "no HDFS records in the range");
+        browser.client().enter_frame(0).await?;
+        wait_total(browser, in_range).await?;
+        browser.text("range").await?.context("the range shows")?;
+        // A message the viewer cannot take is answered, not ignored.
+        browser.client().enter_parent_frame().await?;
+        browser
+            .script(
+                "trawlHost.send({ type: 'trawl:delete-everything' })",
+                vec![],
+            )
+            .await?;
+        browser
+            .wait_text("host-status", "an error answer", |t| {
+                t.contains("unknown message type")
+            })
+            .await?;
+        Ok(())
+    })
+    .await;
+}

@@ -71,7 +71,7 @@ fn import_grouped(session: Session, files: impl Iterator<Item = (String, web_sys
             .push(&file);
     }
     for (name, files) in bundles {
-        session.import_files(files, name);
+        session.import_files(files, name, |_, _| {});
     }
 }
 

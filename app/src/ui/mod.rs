@@ -15,7 +15,7 @@ use trawl_protocol::{Order, WorkerState};
 use wasm_bindgen::JsCast;
 
 use crate::{
-    platform,
+    embed, platform,
     session::Session,
     view_state,
     worker_client::{self, Event},
@@ -46,7 +46,8 @@ pub fn App() -> impl IntoView {
             for url in urls.unwrap_or_default() {
                 match view_state::bundle_url(&url) {
                     Some(resolved) => {
-                        session.import_url(resolved.clone(), view_state::bundle_name(&resolved))
+                        let name = view_state::bundle_name(&resolved);
+                        session.import_url(resolved, name, |_, _| {})
                     }
                     None => session
                         .errors
@@ -60,6 +61,7 @@ pub fn App() -> impl IntoView {
     spawn_local(async move { offline.set(Some(platform::register_service_worker().await)) });
     spawn_local(async move { persisted.set(platform::persist_storage().await) });
 
+    embed::listen(session);
     let search_input = NodeRef::<leptos::html::Input>::new();
     keyboard(session, search_input);
 
