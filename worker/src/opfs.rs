@@ -1,5 +1,6 @@
 //! Opening the store: the Web Lock first, then the OPFS pool, then SQLite on it.
 
+use gloo_timers::future::TimeoutFuture;
 use sqlite_wasm_rs::WasmOsCallback;
 use sqlite_wasm_vfs::sahpool::{install, OpfsSAHPoolCfgBuilder};
 use trawl_protocol::WorkerState;
@@ -20,6 +21,9 @@ const POOL_DIRECTORY: &str = "trawl";
 /// a super-journal and an attached export database. Fixed and small, since Safari caps the
 /// open handles of a page at about 252.
 const POOL_CAPACITY: usize = 6;
+/// How often, and how many milliseconds apart, a failed pool installation is retried.
+const INSTALL_RETRIES: usize = 20;
+const INSTALL_RETRY_MS: u32 = 250;
 /// The store's file name inside the pool.
 const DATABASE: &str = "/trawl.db";
 
@@ -54,7 +58,20 @@ pub(crate) async fn open_store(outbox: &Outbox) -> Result<Opened, String> {
         .directory(POOL_DIRECTORY)
         .initial_capacity(POOL_CAPACITY)
         .build();
-    match install::<WasmOsCallback>(&config, false).await {
+    // The access handles of a tab that just closed (a reload, a navigation) can outlive its
+    // Web Lock by a moment: retry a busy pool before settling for memory.
+    let mut installed = install::<WasmOsCallback>(&config, false).await;
+    for _ in 0..INSTALL_RETRIES {
+        match &installed {
+            Err(err) if opfs_exists(&navigator) => {
+                web_sys::console::info_1(&format!("trawl: OPFS busy ({err}); retrying").into());
+                TimeoutFuture::new(INSTALL_RETRY_MS).await;
+                installed = install::<WasmOsCallback>(&config, false).await;
+            }
+            _ => break,
+        }
+    }
+    match installed {
         Ok(_pool) => Store::open_with_vfs(DATABASE, OPFS_VFS)
             .map(|store| Opened {
                 store,
@@ -70,4 +87,10 @@ pub(crate) async fn open_store(outbox: &Outbox) -> Result<Opened, String> {
                 .map_err(|err| format!("opening the store in memory: {err}"))
         }
     }
+}
+
+/// Whether this browser has OPFS at all (else a failed installation is final).
+fn opfs_exists(navigator: &web_sys::WorkerNavigator) -> bool {
+    js_sys::Reflect::get(&navigator.storage(), &"getDirectory".into())
+        .is_ok_and(|f| f.is_function())
 }
