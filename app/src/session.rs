@@ -174,8 +174,13 @@ impl Session {
                     cursor: Cursor::Start,
                     limit: PAGE_ROWS,
                 };
+                timing::mark("trawl:search-start");
                 match worker_client::request(request).await {
                     Ok(Response::Page(page)) if current() => {
+                        timing::measure("trawl:search", "trawl:search-start");
+                        if !page.rows.is_empty() {
+                            timing::mark_once("trawl:first-results");
+                        }
                         self.query_error.set(None);
                         self.rows.set(page.rows);
                         self.more.set(page.more);
@@ -337,6 +342,7 @@ impl Session {
             }
             match reply {
                 Ok(Response::Imported(summary)) => {
+                    timing::mark(&format!("trawl:imported:{bundle}"));
                     self.imported(&summary);
                     on_done(&bundle, Ok(summary.imported));
                 }
@@ -424,4 +430,39 @@ fn now_ms() -> f64 {
     web_sys::window()
         .and_then(|w| w.performance())
         .map_or(0.0, |p| p.now())
+}
+
+/// User Timing marks and measures, for the browser's performance tools and the viewer
+/// benchmark (`scripts/bench-viewer.sh`): `trawl:first-results` (the first non-empty page
+/// shown since the page loaded), `trawl:imported:<bundle>` (an import ended), and a
+/// `trawl:search` measure per search (from its `trawl:search-start` mark to its first page).
+mod timing {
+    use std::cell::Cell;
+
+    thread_local! {
+        static MARKED_FIRST: Cell<bool> = const { Cell::new(false) };
+    }
+
+    fn performance() -> Option<web_sys::Performance> {
+        web_sys::window()?.performance()
+    }
+
+    pub fn mark(name: &str) {
+        if let Some(p) = performance() {
+            let _ = p.mark(name);
+        }
+    }
+
+    pub fn mark_once(name: &str) {
+        if !MARKED_FIRST.replace(true) {
+            mark(name);
+        }
+    }
+
+    /// Measures from the latest mark `start` until now.
+    pub fn measure(name: &str, start: &str) {
+        if let Some(p) = performance() {
+            let _ = p.measure_with_start_mark(name, start);
+        }
+    }
 }
