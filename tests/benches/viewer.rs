@@ -1,0 +1,500 @@
+//! The viewer benchmark (`scripts/bench-viewer.sh`): a bundle of generated JSON-lines logs
+//! (`TRAWL_BENCH_RECORDS`, default 1,000,000 records) opened by link in the release viewer in
+//! headless Chromium. Prints, with a baseline from the same run where there is one:
+//! - time from opening the link to the first results shown, and to the import's end;
+//! - import records/s in the browser against `trawl query` importing the same bundle natively;
+//! - search round trips through the worker (request to first page shown), p50/p95;
+//! - frame times (requestAnimationFrame deltas) during the import and while scrolling through
+//!   100,000 rows, and the main thread's long tasks;
+//! - the tab's memory (resident size of its renderer process) during the import.
+//!
+//! A benchmark, never a test: it prints figures and fails only if something does not work.
+
+use std::{
+    io::Write,
+    path::Path,
+    process::Command,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+    time::{Duration, Instant},
+};
+
+use anyhow::{ensure, Context, Result};
+use serde_json::{json, Value};
+use trawl_e2e::{site_dir, trawl_bin, Browser, Profile, Server};
+
+/// Rows scrolled through in the scrolling measurement.
+const SCROLL_ROWS: u64 = 100_000;
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let records: u64 = std::env::var("TRAWL_BENCH_RECORDS")
+        .ok()
+        .and_then(|v| v.replace('_', "").parse().ok())
+        .unwrap_or(1_000_000);
+    let dir = tempfile::tempdir()?;
+    let log = dir.path().join("app.log");
+    let raw_bytes = generate(&log, records)?;
+    let bundle = dir.path().join("bench");
+    run(Command::new(trawl_bin())
+        .arg("ingest")
+        .arg("--out")
+        .arg(&bundle)
+        .arg(&log))?;
+    let bundle_bytes = dir_size(&bundle)?;
+    println!(
+        "bundle: {records} records, {:.1} MB of JSON lines -> {:.1} MB bundle",
+        mb(raw_bytes),
+        mb(bundle_bytes)
+    );
+
+    // Baseline: the same bundle imported natively into a fresh store by `trawl query`.
+    let started = Instant::now();
+    let count = Command::new(trawl_bin())
+        .arg("query")
+        .arg(&bundle)
+        .arg("--count")
+        .arg("--cache")
+        .arg(dir.path().join("native.sqlite"))
+        .output()?;
+    let native_s = started.elapsed().as_secs_f64();
+    ensure!(count.status.success(), "trawl query failed");
+    let counted: u64 = String::from_utf8(count.stdout)?.trim().parse()?;
+    ensure!(
+        counted == records,
+        "trawl query counts {counted}, not {records}"
+    );
+    let native_rate = records as f64 / native_s;
+    println!(
+        "native import (trawl query, fresh store): {native_s:.2} s, {native_rate:.0} records/s"
+    );
+
+    let server = Server::with_bundles(&trawl_bin(), &site_dir(), "/", &[&bundle])?;
+    let browser = Browser::launch(Profile::fresh()).await?;
+    let outcome = measure(&browser, &server, records, native_rate).await;
+    if outcome.is_err() {
+        eprintln!(
+            "artifacts: {}",
+            browser.save_artifacts("bench_viewer").await
+        );
+    }
+    browser.quit().await;
+    let figures = outcome?;
+    println!(
+        "{}",
+        json!({
+            "records": records,
+            "raw_mb": mb(raw_bytes),
+            "bundle_mb": mb(bundle_bytes),
+            "native_import_records_per_s": native_rate,
+            "browser": figures,
+        })
+    );
+    Ok(())
+}
+
+async fn measure(
+    browser: &Browser,
+    server: &Server,
+    records: u64,
+    native_rate: f64,
+) -> Result<Value> {
+    // Warm the site into the service worker's cache, as a returning user has it.
+    browser.goto(server.url()).await?;
+    browser
+        .wait_text("worker-state", "ready", |t| t == "ready")
+        .await?;
+    browser
+        .wait_text("offline", "offline ready", |t| t.starts_with("ready"))
+        .await?;
+
+    let memory = MemorySampler::start(browser_renderer_pids);
+    let url = format!("{}?bundle=bundles/bench/", server.url());
+    browser.goto(&url).await?;
+    start_frame_recorder(browser).await?;
+    let deadline = Instant::now() + Duration::from_secs(3600);
+    let imported = loop {
+        let marks = marks(browser).await?;
+        if let Some(done) = marks.get("trawl:imported:bench") {
+            break (marks.get("trawl:first-results").copied(), *done);
+        }
+        ensure!(
+            Instant::now() < deadline,
+            "the import did not end within an hour"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    let import_frames = stop_frame_recorder(browser).await?;
+    let peak_rss = memory.stop();
+    let (first_results_ms, imported_ms) =
+        (imported.0.context("no first results mark")?, imported.1);
+    let total = browser.text("total").await?.unwrap_or_default();
+    ensure!(
+        total == format!("{} records", thousands(records)),
+        "the viewer shows {total:?} after the import"
+    );
+    let browser_rate = records as f64 / (imported_ms / 1000.0);
+    println!(
+        "browser: first results {first_results_ms:.0} ms after opening the link; import ended at {:.2} s",
+        imported_ms / 1000.0
+    );
+    println!(
+        "browser import: {browser_rate:.0} records/s (incl. page start and fetch) = {:.2}x native",
+        browser_rate / native_rate
+    );
+    print_frames("frames during the import", &import_frames);
+    println!(
+        "tab memory (renderer RSS) peak during the import: {:.0} MB",
+        mb(peak_rss)
+    );
+
+    // Search round trips: each query typed, first page back.
+    let queries = [
+        "level:error",
+        "timeout",
+        "\"connection reset\"",
+        "service:payments",
+        "user*",
+        "level:>=warn -timeout",
+        "fields.status:>=500",
+        "/retry(ing)? \\d+/",
+        "orders OR refunds",
+        "trace_id:0000000000000000000000000000002a",
+    ];
+    let mut round_trips = Vec::new();
+    for _ in 0..3 {
+        for query in queries {
+            let before = search_measures(browser).await?.len();
+            browser.type_and_enter("search", query).await?;
+            let measured = browser
+                .wait_for("the search's measure", async |b| {
+                    let all = search_measures(b).await?;
+                    Ok(if all.len() > before {
+                        Ok(all[all.len() - 1])
+                    } else {
+                        Err(format!("{} measures", all.len()))
+                    })
+                })
+                .await?;
+            round_trips.push(measured);
+        }
+    }
+    let (rt50, rt95) = (
+        percentile(&round_trips, 50.0),
+        percentile(&round_trips, 95.0),
+    );
+    println!(
+        "search round trip through the worker ({} searches): p50 {rt50:.1} ms, p95 {rt95:.1} ms",
+        round_trips.len()
+    );
+
+    // Scrolling through the first 100,000 rows of everything.
+    browser.type_and_enter("search", "").await?;
+    browser
+        .wait_text("total", "everything", |t| {
+            t == format!("{} records", thousands(records))
+        })
+        .await?;
+    let scroll = scroll_through(browser, SCROLL_ROWS.min(records)).await?;
+    let scroll_frames: Vec<f64> = serde_json::from_value(scroll["frames"].clone())?;
+    println!(
+        "scrolled {} rows in {:.1} s ({:.0} rows/s)",
+        scroll["rows"],
+        scroll["seconds"].as_f64().unwrap_or(0.0),
+        scroll["rows"].as_f64().unwrap_or(0.0) / scroll["seconds"].as_f64().unwrap_or(1.0)
+    );
+    print_frames("frames while scrolling", &scroll_frames);
+
+    Ok(json!({
+        "first_results_ms": first_results_ms,
+        "import_s": imported_ms / 1000.0,
+        "import_records_per_s": browser_rate,
+        "import_vs_native": browser_rate / native_rate,
+        "import_frames": frame_summary(&import_frames),
+        "peak_renderer_rss_mb": mb(peak_rss),
+        "search_round_trip_ms": { "p50": rt50, "p95": rt95, "n": round_trips.len() },
+        "scroll": { "rows": scroll["rows"], "seconds": scroll["seconds"], "frames": frame_summary(&scroll_frames) },
+    }))
+}
+
+/// Writes `records` JSON lines like a service's structured log; returns the bytes written.
+fn generate(path: &Path, records: u64) -> Result<u64> {
+    const SERVICES: [&str; 6] = ["payments", "orders", "gateway", "auth", "search", "refunds"];
+    const MESSAGES: [&str; 8] = [
+        "request completed",
+        "upstream timeout after 3000 ms",
+        "connection reset by peer",
+        "user signed in",
+        "retrying 3 of 5",
+        "cache miss for key orders:",
+        "slow query on table orders",
+        "payment authorised",
+    ];
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let start_ms: u64 = 1_714_557_600_000; // 2024-05-01T10:00:00Z
+    let mut bytes = 0;
+    for i in 0..records {
+        let r = next();
+        let level = match r % 100 {
+            0..=1 => "error",
+            2..=7 => "warn",
+            8..=29 => "debug",
+            _ => "info",
+        };
+        // About two hours per million records.
+        let ms = start_ms + i * 7;
+        let line = format!(
+            "{{\"time\":{ms},\"level\":\"{level}\",\"service\":\"{}\",\"msg\":\"{} {}\",\"status\":{},\"user\":\"user{}\",\"trace_id\":\"{:032x}\"}}\n",
+            SERVICES[(r >> 8) as usize % SERVICES.len()],
+            MESSAGES[(r >> 16) as usize % MESSAGES.len()],
+            i,
+            [200, 200, 200, 201, 404, 500, 503][(r >> 24) as usize % 7],
+            (r >> 32) % 5000,
+            i % 100_000,
+        );
+        out.write_all(line.as_bytes())?;
+        bytes += line.len() as u64;
+    }
+    out.flush()?;
+    Ok(bytes)
+}
+
+fn run(command: &mut Command) -> Result<()> {
+    let status = command.stdout(std::process::Stdio::null()).status()?;
+    ensure!(status.success(), "{command:?} failed");
+    Ok(())
+}
+
+fn dir_size(dir: &Path) -> Result<u64> {
+    Ok(std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok()?.metadata().ok())
+        .map(|m| m.len())
+        .sum())
+}
+
+fn mb(bytes: u64) -> f64 {
+    bytes as f64 / 1e6
+}
+
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The page's `trawl:*` marks by name: milliseconds since navigation.
+async fn marks(browser: &Browser) -> Result<std::collections::HashMap<String, f64>> {
+    let marks = browser
+        .script(
+            "return performance.getEntriesByType('mark')
+                .filter(m => m.name.startsWith('trawl:')).map(m => [m.name, m.startTime]);",
+            vec![],
+        )
+        .await?;
+    Ok(marks
+        .as_array()
+        .map(|all| {
+            all.iter()
+                .filter_map(|m| Some((m[0].as_str()?.to_owned(), m[1].as_f64()?)))
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
+async fn search_measures(browser: &Browser) -> Result<Vec<f64>> {
+    let all = browser
+        .script(
+            "return performance.getEntriesByName('trawl:search').map(m => m.duration);",
+            vec![],
+        )
+        .await?;
+    Ok(serde_json::from_value(all)?)
+}
+
+/// Records the delta between animation frames, and long tasks, until stopped.
+async fn start_frame_recorder(browser: &Browser) -> Result<()> {
+    browser
+        .script(
+            "window.__frames = []; window.__longTasks = [];
+             let last = performance.now();
+             const tick = (now) => {
+                 window.__frames.push(now - last); last = now;
+                 if (!window.__stopFrames) requestAnimationFrame(tick);
+             };
+             requestAnimationFrame(tick);
+             try {
+               new PerformanceObserver((list) => {
+                 for (const e of list.getEntries()) window.__longTasks.push(e.duration);
+               }).observe({ type: 'longtask', buffered: true });
+             } catch (e) {}",
+            vec![],
+        )
+        .await?;
+    Ok(())
+}
+
+async fn stop_frame_recorder(browser: &Browser) -> Result<Vec<f64>> {
+    let frames = browser
+        .script(
+            "window.__stopFrames = true; return window.__frames.slice(1);",
+            vec![],
+        )
+        .await?;
+    let long = browser.script("return window.__longTasks", vec![]).await?;
+    let long: Vec<f64> = serde_json::from_value(long).unwrap_or_default();
+    println!(
+        "  main-thread long tasks (>50 ms): {}, longest {:.0} ms",
+        long.len(),
+        long.iter().copied().fold(0.0, f64::max)
+    );
+    Ok(serde_json::from_value(frames)?)
+}
+
+/// Scrolls the result list down until `rows` rows have passed, a screenful per frame, as a
+/// fast fling would; returns the frame deltas, rows and seconds.
+async fn scroll_through(browser: &Browser, rows: u64) -> Result<Value> {
+    browser
+        .script_async(
+            "const [rows, done] = arguments;
+             const list = document.querySelector('[data-testid=results]');
+             const rowHeight = 22, target = rows * rowHeight;
+             const frames = [];
+             let last = performance.now();
+             const start = last;
+             const tick = (now) => {
+               frames.push(now - last); last = now;
+               list.scrollTop = Math.min(list.scrollTop + list.clientHeight, target);
+               list.dispatchEvent(new Event('scroll'));
+               if (list.scrollTop + list.clientHeight >= target || now - start > 600000) {
+                 done({ frames: frames.slice(1), rows: Math.round(list.scrollTop / rowHeight) + Math.round(list.clientHeight / rowHeight),
+                        seconds: (now - start) / 1000 });
+               } else {
+                 requestAnimationFrame(tick);
+               }
+             };
+             requestAnimationFrame(tick);",
+            vec![json!(rows)],
+        )
+        .await
+        .context("scrolling")
+}
+
+fn percentile(values: &[f64], p: f64) -> f64 {
+    if values.is_empty() {
+        return 0.0;
+    }
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let at = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[at]
+}
+
+fn frame_summary(frames: &[f64]) -> Value {
+    let over = frames.iter().filter(|&&f| f > 16.7).count();
+    json!({
+        "frames": frames.len(),
+        "p50_ms": percentile(frames, 50.0),
+        "p95_ms": percentile(frames, 95.0),
+        "p99_ms": percentile(frames, 99.0),
+        "max_ms": frames.iter().copied().fold(0.0, f64::max),
+        "over_16ms": over,
+    })
+}
+
+fn print_frames(what: &str, frames: &[f64]) {
+    let s = frame_summary(frames);
+    println!(
+        "{what}: {} frames, p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.0} ms, {} over 16.7 ms",
+        s["frames"], s["p50_ms"].as_f64().unwrap_or(0.0), s["p95_ms"].as_f64().unwrap_or(0.0),
+        s["p99_ms"].as_f64().unwrap_or(0.0), s["max_ms"].as_f64().unwrap_or(0.0), s["over_16ms"]
+    );
+}
+
+/// Samples the resident size of Chromium's renderer processes until stopped; keeps the peak.
+struct MemorySampler {
+    stop: Arc<AtomicBool>,
+    thread: std::thread::JoinHandle<u64>,
+}
+
+impl MemorySampler {
+    fn start(pids: fn() -> Vec<u32>) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut peak = 0;
+            while !flag.load(Ordering::Relaxed) {
+                let rss: u64 = pids().into_iter().map(rss_bytes).sum();
+                peak = peak.max(rss);
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            peak
+        });
+        Self { stop, thread }
+    }
+
+    fn stop(self) -> u64 {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread.join().unwrap_or(0)
+    }
+}
+
+/// Chromium renderer processes started by this benchmark's browser (headless, one tab).
+fn browser_renderer_pids() -> Vec<u32> {
+    let me = std::process::id();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&pid| {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let cmdline = String::from_utf8_lossy(&cmdline);
+            cmdline.contains("--type=renderer") && descends_from(pid, me)
+        })
+        .collect()
+}
+
+fn descends_from(mut pid: u32, ancestor: u32) -> bool {
+    for _ in 0..16 {
+        if pid == ancestor {
+            return true;
+        }
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            return false;
+        };
+        // The parent pid is the second field after the command in parentheses.
+        let Some(after) = stat.rsplit_once(')').map(|(_, rest)| rest) else {
+            return false;
+        };
+        match after.split_whitespace().nth(1).and_then(|p| p.parse().ok()) {
+            Some(parent) if parent > 1 => pid = parent,
+            _ => return false,
+        }
+    }
+    false
+}
+
+fn rss_bytes(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            let line = s.lines().find(|l| l.starts_with("VmRSS:"))?;
+            line.split_whitespace().nth(1)?.parse::<u64>().ok()
+        })
+        .map_or(0, |kb| kb * 1024)
+}
