@@ -618,3 +618,75 @@ async fn a_host_page_drives_the_embedded_viewer_with_post_message() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn raw_log_files_are_parsed_in_the_browser_like_trawl_ingest_parses_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let inputs = [
+        samples().join("loghub/OpenSSH_2k.log"),
+        samples().join("synthetic/cri_containerd_json_apps.log"),
+    ];
+    let reference = ingest(dir.path(), "reference", &inputs).unwrap();
+    let cache = dir.path().join("cache.sqlite");
+    let server = Server::start(&trawl_bin(), &site_dir(), "/").unwrap();
+    let url = server.url().to_owned();
+    run("viewer_raw_logs", async |browser| {
+        browser.goto(&url).await?;
+        browser
+            .wait_text("worker-state", "ready", |t| t == "ready")
+            .await?;
+        let pick = async |paths: &[PathBuf]| -> Result<()> {
+            let input = browser
+                .client()
+                .find(fantoccini::Locator::Css("[data-testid=open-logs-input]"))
+                .await?;
+            // chromedriver takes canonical paths only.
+            let list: Vec<String> = paths
+                .iter()
+                .map(|p| p.canonicalize().map(|p| p.display().to_string()))
+                .collect::<std::io::Result<_>>()?;
+            input.send_keys(&list.join("\n")).await?;
+            Ok(())
+        };
+        // One file: its bundle is named by it.
+        pick(&inputs[..1]).await?;
+        wait_total(browser, 2000).await?;
+        browser.wait_gone("import-progress").await?;
+        browser
+            .wait_text("library", "the file's bundle", |t| {
+                t.contains("OpenSSH_2k.log")
+            })
+            .await?;
+        // Both: the one already stored adds nothing again.
+        pick(&inputs).await?;
+        let (total, want) = trawl_query(&reference, &cache, "", 30)?;
+        wait_total(browser, total).await?;
+        browser.wait_gone("import-progress").await?;
+        // The same records as `trawl ingest` made of the files (record ids differ: the
+        // browser's segments are its own).
+        let messages = |rows: Vec<(i64, String)>| -> Vec<String> {
+            rows.into_iter().map(|(_, m)| m).collect()
+        };
+        browser
+            .wait_for("the rows of the raw logs", async |b| {
+                let shown = messages(viewer_rows(b, want.len()).await?);
+                Ok(if shown == messages(want.clone()) {
+                    Ok(())
+                } else {
+                    Err(format!("{:?}", shown.iter().take(3).collect::<Vec<_>>()))
+                })
+            })
+            .await?;
+        for query in [
+            "level:error",
+            "\"Failed password\" root",
+            "service:payment-api",
+        ] {
+            let (n, _) = trawl_query(&reference, &cache, query, 1)?;
+            browser.type_and_enter("search", query).await?;
+            wait_total(browser, n).await?;
+        }
+        browser.assert_no_console_errors().await
+    })
+    .await;
+}

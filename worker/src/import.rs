@@ -2,6 +2,7 @@
 //! the store one batch at a time, and the worker goes back to its event loop between batches,
 //! so the app's queries are answered while an import runs, and see its records as they land.
 
+mod raw;
 mod source;
 
 use std::{
@@ -108,7 +109,11 @@ pub(crate) async fn run(
         bundle: bundle.clone(),
         outbox: outbox.clone(),
         started: now(),
-        bytes_total: segments.iter().map(|s| s.bytes).sum(),
+        bytes_total: segments
+            .iter()
+            .map(|s| s.bytes)
+            .chain(source.raw_files().iter().map(|f| Some(f.size() as u64)))
+            .sum(),
         bytes_before: 0,
         fetched: 0,
         imported: 0,
@@ -120,6 +125,11 @@ pub(crate) async fn run(
         already_present: 0,
         findings: Vec::new(),
         cancelled: false,
+    };
+    let job = Job {
+        service,
+        bundle: &bundle,
+        cancel: &cancel,
     };
     for segment in &segments {
         if cancel.is_cancelled() {
@@ -156,56 +166,126 @@ pub(crate) async fn run(
                 continue;
             }
         };
-        let began = service.borrow_mut().store_mut()?.begin_segment(
-            &bundle,
+        import_segment(
+            &job,
             &segment.file,
             reader,
-            ImportOptions {
-                batch_records: BATCH_RECORDS,
-            },
-        );
-        let mut import = match began {
-            Ok(import) => import,
-            Err(err @ StoreError::Read(_)) => {
-                summary.findings.push(err.to_string());
-                tracker.next_segment(segment.bytes);
-                continue;
-            }
-            Err(err) => return Err(import_failed(&segment.file, err)),
-        };
-        while !cancel.is_cancelled() {
-            let step = {
-                let mut service = service.borrow_mut();
-                import.step(service.store_mut()?)
-            };
-            match step {
-                Ok(Some(progress)) => {
-                    tracker.records = summary.imported + progress.records;
-                    tracker.imported = progress.offset;
-                    tracker.send(&segment.file);
-                }
-                Ok(None) => break,
-                Err(err @ StoreError::Read(_)) => {
-                    summary.findings.push(err.to_string());
-                    break;
-                }
-                Err(err) => return Err(import_failed(&segment.file, err)),
-            }
-            // Back to the event loop: queries sent meanwhile are answered now.
-            TimeoutFuture::new(0).await;
-        }
-        let report = import.report();
-        summary.imported += report.imported;
-        summary.already_present += report.already_present;
-        summary
-            .findings
-            .extend(report.findings.iter().map(ToString::to_string));
+            &mut tracker,
+            &mut summary,
+            true,
+        )
+        .await?;
         tracker.records = summary.imported;
         tracker.next_segment(segment.bytes);
+    }
+    for file in source.raw_files() {
+        if cancel.is_cancelled() {
+            break;
+        }
+        let size = Some(file.size() as u64);
+        let mut raw = match raw::RawSegments::open(&file) {
+            Ok(raw) => raw,
+            Err(finding) => {
+                summary.findings.push(finding);
+                tracker.next_segment(size);
+                continue;
+            }
+        };
+        web_sys::console::info_1(
+            &format!("trawl: {} read as {}", file.name(), raw.format().name()).into(),
+        );
+        while !cancel.is_cancelled() {
+            match raw.next_segment() {
+                Ok(Some((label, bytes))) => {
+                    let reader = Box::new(std::io::Cursor::new(bytes));
+                    import_segment(&job, &label, reader, &mut tracker, &mut summary, false).await?;
+                    tracker.imported = raw.bytes_read;
+                    tracker.send(&label);
+                }
+                Ok(None) => break,
+                Err(finding) => {
+                    summary.findings.push(finding);
+                    break;
+                }
+            }
+        }
+        tracker.next_segment(size);
     }
     summary.cancelled = cancel.is_cancelled();
     tracker.send("");
     Ok(summary)
+}
+
+/// What every segment of one import shares.
+struct Job<'a> {
+    service: &'a Rc<RefCell<Service>>,
+    bundle: &'a str,
+    cancel: &'a CancelFlag,
+}
+
+/// Imports one segment (`file` names it in reports) a batch at a time, going back to the
+/// event loop between batches. A segment that cannot be read becomes a finding; a failure of
+/// the store is an error.
+async fn import_segment(
+    job: &Job<'_>,
+    file: &str,
+    reader: source::SegmentBytes,
+    tracker: &mut Tracker,
+    summary: &mut ImportSummary,
+    offsets_are_file_bytes: bool,
+) -> Result<(), WorkerError> {
+    let Job {
+        service,
+        bundle,
+        cancel,
+    } = *job;
+    let options = ImportOptions {
+        batch_records: BATCH_RECORDS,
+    };
+    let began = service
+        .borrow_mut()
+        .store_mut()?
+        .begin_segment(bundle, file, reader, options);
+    let mut import = match began {
+        Ok(import) => import,
+        Err(err @ StoreError::Read(_)) => {
+            summary.findings.push(err.to_string());
+            return Ok(());
+        }
+        Err(err) => return Err(import_failed(file, err)),
+    };
+    let imported_before = summary.imported;
+    while !cancel.is_cancelled() {
+        let step = {
+            let mut service = service.borrow_mut();
+            import.step(service.store_mut()?)
+        };
+        match step {
+            Ok(Some(progress)) => {
+                tracker.records = imported_before + progress.records;
+                if offsets_are_file_bytes {
+                    tracker.imported = progress.offset;
+                }
+                tracker.send(file);
+            }
+            Ok(None) => break,
+            Err(err @ StoreError::Read(_)) => {
+                summary.findings.push(err.to_string());
+                break;
+            }
+            Err(err) => return Err(import_failed(file, err)),
+        }
+        // Back to the event loop: queries sent meanwhile are answered now.
+        TimeoutFuture::new(0).await;
+    }
+    let report = import.report();
+    summary.imported += report.imported;
+    summary.already_present += report.already_present;
+    summary
+        .findings
+        .extend(report.findings.iter().map(ToString::to_string));
+    tracker.records = summary.imported;
+    Ok(())
 }
 
 fn holds_bundle(service: &Rc<RefCell<Service>>, bundle: &str) -> Result<bool, WorkerError> {

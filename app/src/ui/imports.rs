@@ -8,7 +8,7 @@ use wasm_bindgen::{prelude::*, JsCast};
 
 use crate::{format, session::Session};
 
-/// The "Open" button: picks a bundle folder (or segment files) to import.
+/// The "Open" buttons: a bundle folder (segments, or a folder of raw logs), or raw log files.
 #[component]
 pub fn OpenButton() -> impl IntoView {
     let session = expect_context::<Session>();
@@ -19,6 +19,17 @@ pub fn OpenButton() -> impl IntoView {
             let _ = input.set_attribute("webkitdirectory", "");
         }
     });
+    let logs = NodeRef::<leptos::html::Input>::new();
+    let on_logs = move |_| {
+        let Some(input) = logs.get_untracked() else {
+            return;
+        };
+        if let Some(files) = input.files() {
+            let files = (0..files.length()).filter_map(|i| files.get(i));
+            import_grouped(session, files.map(|f| (f.name(), f)));
+        }
+        input.set_value("");
+    };
     let on_change = move |_| {
         let Some(input) = folder.get_untracked() else {
             return;
@@ -45,6 +56,19 @@ pub fn OpenButton() -> impl IntoView {
                 input.click();
             }
         }>"Open bundle…"</button>
+        <button data-testid="open-logs" on:click=move |_| {
+            if let Some(input) = logs.get_untracked() {
+                input.click();
+            }
+        }>"Open log files…"</button>
+        <input
+            node_ref=logs
+            data-testid="open-logs-input"
+            class="hidden"
+            type="file"
+            multiple
+            on:change=on_logs
+        />
         <input
             node_ref=folder
             data-testid="open-input"
@@ -57,14 +81,25 @@ pub fn OpenButton() -> impl IntoView {
 }
 
 /// Imports files grouped by the folder they are in (`bundle/00…01.seg` → bundle `bundle`):
-/// each folder is one bundle. Files outside a folder form one bundle named by the time.
+/// each folder is one bundle, of segment files or raw logs (parsed in the worker). Files
+/// outside a folder form one bundle, named by the file if it is one, else by the time.
 fn import_grouped(session: Session, files: impl Iterator<Item = (String, web_sys::File)>) {
     let mut bundles: BTreeMap<String, js_sys::Array> = BTreeMap::new();
+    let files: Vec<(String, web_sys::File)> = files.collect();
+    // Loose files (not in a folder) form one bundle, named by the file when there is one.
+    let mut loose = files.iter().filter(|(path, _)| !path.contains('/'));
+    let loose_name = match (loose.next(), loose.next()) {
+        (Some((_, file)), None) => Some(file.name()),
+        _ => None,
+    };
     for (path, file) in files {
         let folder = path
             .rsplit_once('/')
             .map(|(dir, _)| dir.rsplit('/').next().unwrap_or(dir).to_owned());
-        let name = folder.filter(|f| !f.is_empty()).unwrap_or_else(opened_name);
+        let name = folder
+            .filter(|f| !f.is_empty())
+            .or_else(|| loose_name.clone())
+            .unwrap_or_else(opened_name);
         bundles
             .entry(name)
             .or_insert_with(js_sys::Array::new)

@@ -301,6 +301,9 @@ pub fn decode_trailer(b: &[u8]) -> Option<u64> {
     (b[8..16] == TRAILER_MAGIC).then(|| u64::from_le_bytes(b[0..8].try_into().expect("8 bytes")))
 }
 
+/// Name of the lock file that keeps a second writer out of a bundle directory.
+pub const LOCK_FILE: &str = "LOCK";
+
 /// File name of segment `seq`: 20 digits, so names sort in sequence order.
 pub fn segment_file_name(seq: u64) -> String {
     format!("{seq:020}.seg")

@@ -20,6 +20,7 @@ pub mod fs;
 #[cfg(all(any(feature = "tracing", feature = "log"), not(target_arch = "wasm32")))]
 pub mod integrations;
 pub mod manifest;
+pub mod memory;
 pub mod reader;
 pub mod record;
 // Writing happens natively; in the browser only reading is needed (and possible).

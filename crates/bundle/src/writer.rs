@@ -36,8 +36,7 @@ use crate::{
     WriterError,
 };
 
-/// Name of the lock file that keeps a second writer out of a bundle directory.
-pub const LOCK_FILE: &str = "LOCK";
+pub use crate::format::LOCK_FILE;
 
 /// When appended records become durable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

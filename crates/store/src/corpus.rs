@@ -3,8 +3,7 @@
 //! numbers, structured fields, and time with bursts and silences. Deterministic for a seed and
 //! the same on every target (its own small PRNG, no clock).
 
-use trawl_bundle::block::BlockBuilder;
-use trawl_bundle::format::{FrameHeader, FrameKind, SegmentHeader, WriterId};
+use trawl_bundle::format::{SegmentHeader, WriterId};
 use trawl_bundle::{Level, Record};
 
 /// splitmix64: small, fast, good enough to make logs.
@@ -187,26 +186,7 @@ pub fn segment(
         first_record_seq: first_seq,
         created_nanos: 1_700_000_000_000_000_000,
     };
-    let mut out = header.encode().to_vec();
-    let mut seq = first_seq;
-    for chunk in records.chunks(per_frame.max(1)) {
-        let mut block = BlockBuilder::default();
-        for record in chunk {
-            block.push(record);
-        }
-        let (codec, payload) = block.finish();
-        let frame = FrameHeader {
-            kind: FrameKind::Records,
-            codec,
-            stored_len: payload.len() as u32,
-            record_count: chunk.len() as u32,
-            first_seq: seq,
-        };
-        out.extend_from_slice(&frame.encode(&payload, header.salt));
-        out.extend_from_slice(&payload);
-        seq += chunk.len() as u64;
-    }
-    out
+    trawl_bundle::memory::segment_bytes(&header, records, per_frame)
 }
 
 /// The benchmark's fixed query mix over a corpus store: `(kind, 30 queries of that kind)`.

@@ -108,12 +108,14 @@ impl Source {
                         },
                     ));
                 }
-                if segments.is_empty() && !files.is_empty() {
+                let raw = files.iter().any(|f| super::raw::is_raw_log(&f.name()));
+                if segments.is_empty() && !raw && !files.is_empty() {
                     return Err(WorkerError::Import {
                         file: files[0].name(),
                         offset: 0,
-                        message: "no segment files here: expected a bundle directory written \
-                                  by `trawl ingest` (files named like 00000000000000000001.seg)"
+                        message: "nothing to import here: expected log files, or a bundle \
+                                  directory written by `trawl ingest` (files named like \
+                                  00000000000000000001.seg)"
                             .into(),
                     });
                 }
@@ -121,6 +123,20 @@ impl Source {
                 Ok(segments.into_iter().map(|(_, s)| s).collect())
             }
         }
+    }
+
+    /// The raw log files among the files (none for a URL), by name.
+    pub(crate) fn raw_files(&self) -> Vec<File> {
+        let Source::Files(files) = self else {
+            return Vec::new();
+        };
+        let mut raw: Vec<File> = files
+            .iter()
+            .filter(|f| super::raw::is_raw_log(&f.name()))
+            .cloned()
+            .collect();
+        raw.sort_by_key(File::name);
+        raw
     }
 
     /// The bytes of `segment`: downloaded whole (calling `on_chunk` with the bytes so far)
@@ -190,7 +206,7 @@ fn file_identity(file: &File) -> Option<(String, u64, String)> {
 }
 
 /// Reads a `Blob` front to back with `FileReaderSync` (dedicated workers may block on it).
-struct BlobReader {
+pub(crate) struct BlobReader {
     blob: Blob,
     position: f64,
     size: f64,
@@ -198,7 +214,7 @@ struct BlobReader {
 }
 
 impl BlobReader {
-    fn new(blob: Blob) -> Result<Self, String> {
+    pub(crate) fn new(blob: Blob) -> Result<Self, String> {
         Ok(Self {
             size: blob.size(),
             blob,
