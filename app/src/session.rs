@@ -10,8 +10,10 @@ use trawl_protocol::{
 
 use crate::worker_client;
 
-/// Rows per page fetched from the worker.
+/// Rows of the first page of results: small, so it comes back fast.
 pub const PAGE_ROWS: u32 = 200;
+/// Rows per page fetched as the list scrolls: bigger, so a fast fling rarely waits.
+const MORE_ROWS: u32 = 1000;
 /// Histogram buckets asked for (the worker rounds the width to a readable one).
 const HISTOGRAM_BUCKETS: u32 = 120;
 /// Values per facet shown.
@@ -233,7 +235,7 @@ impl Session {
             filter: self.filter.get_untracked(),
             order: self.order.get_untracked(),
             cursor: Cursor::After(last),
-            limit: PAGE_ROWS,
+            limit: MORE_ROWS,
         };
         spawn_local(async move {
             let reply = worker_client::request(request).await;

@@ -366,23 +366,23 @@ async fn stop_frame_recorder(browser: &Browser) -> Result<Vec<f64>> {
 }
 
 /// Scrolls the result list down until `rows` rows have passed, a screenful per frame, as a
-/// fast fling would; returns the frame deltas, rows and seconds.
+/// fast fling would (pages load as it goes); returns the frame deltas, rows and seconds.
 async fn scroll_through(browser: &Browser, rows: u64) -> Result<Value> {
     browser
-        .script_async(
-            "const [rows, done] = arguments;
+        .script(
+            "const rows = arguments[0];
              const list = document.querySelector('[data-testid=results]');
              const rowHeight = 22, target = rows * rowHeight;
              const frames = [];
              let last = performance.now();
              const start = last;
+             window.__scrolled = null;
              const tick = (now) => {
                frames.push(now - last); last = now;
                list.scrollTop = Math.min(list.scrollTop + list.clientHeight, target);
-               list.dispatchEvent(new Event('scroll'));
                if (list.scrollTop + list.clientHeight >= target || now - start > 600000) {
-                 done({ frames: frames.slice(1), rows: Math.round(list.scrollTop / rowHeight) + Math.round(list.clientHeight / rowHeight),
-                        seconds: (now - start) / 1000 });
+                 window.__scrolled = { frames: frames.slice(1), seconds: (now - start) / 1000,
+                   rows: Math.round((list.scrollTop + list.clientHeight) / rowHeight) };
                } else {
                  requestAnimationFrame(tick);
                }
@@ -390,8 +390,16 @@ async fn scroll_through(browser: &Browser, rows: u64) -> Result<Value> {
              requestAnimationFrame(tick);",
             vec![json!(rows)],
         )
-        .await
-        .context("scrolling")
+        .await?;
+    let deadline = Instant::now() + Duration::from_secs(660);
+    loop {
+        let done = browser.script("return window.__scrolled", vec![]).await?;
+        if !done.is_null() {
+            return Ok(done);
+        }
+        ensure!(Instant::now() < deadline, "scrolling did not end");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 }
 
 fn percentile(values: &[f64], p: f64) -> f64 {
@@ -404,24 +412,27 @@ fn percentile(values: &[f64], p: f64) -> f64 {
     sorted[at]
 }
 
+/// A frame longer than this missed the display's 60 Hz refresh (deltas jitter around 16.7 ms).
+const MISSED_FRAME_MS: f64 = 20.0;
+
 fn frame_summary(frames: &[f64]) -> Value {
-    let over = frames.iter().filter(|&&f| f > 16.7).count();
+    let over = frames.iter().filter(|&&f| f > MISSED_FRAME_MS).count();
     json!({
         "frames": frames.len(),
         "p50_ms": percentile(frames, 50.0),
         "p95_ms": percentile(frames, 95.0),
         "p99_ms": percentile(frames, 99.0),
         "max_ms": frames.iter().copied().fold(0.0, f64::max),
-        "over_16ms": over,
+        "missed": over,
     })
 }
 
 fn print_frames(what: &str, frames: &[f64]) {
     let s = frame_summary(frames);
     println!(
-        "{what}: {} frames, p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.0} ms, {} over 16.7 ms",
+        "{what}: {} frames, p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.0} ms, {} over {MISSED_FRAME_MS} ms",
         s["frames"], s["p50_ms"].as_f64().unwrap_or(0.0), s["p95_ms"].as_f64().unwrap_or(0.0),
-        s["p99_ms"].as_f64().unwrap_or(0.0), s["max_ms"].as_f64().unwrap_or(0.0), s["over_16ms"]
+        s["p99_ms"].as_f64().unwrap_or(0.0), s["max_ms"].as_f64().unwrap_or(0.0), s["missed"]
     );
 }
 
@@ -437,11 +448,21 @@ impl MemorySampler {
         let flag = stop.clone();
         let thread = std::thread::spawn(move || {
             let mut peak = 0;
+            let mut at_peak = Vec::new();
             while !flag.load(Ordering::Relaxed) {
-                let rss: u64 = pids().into_iter().map(rss_bytes).sum();
-                peak = peak.max(rss);
+                let each: Vec<(u32, u64)> = pids().into_iter().map(|p| (p, rss_bytes(p))).collect();
+                let rss: u64 = each.iter().map(|(_, r)| r).sum();
+                if rss > peak {
+                    peak = rss;
+                    at_peak = each;
+                }
                 std::thread::sleep(Duration::from_millis(200));
             }
+            let parts: Vec<String> = at_peak
+                .iter()
+                .map(|(pid, rss)| format!("pid {pid}: {:.0} MB", mb(*rss)))
+                .collect();
+            println!("  renderer processes at the peak: {}", parts.join(", "));
             peak
         });
         Self { stop, thread }

@@ -53,25 +53,25 @@ fn trawl_query(
     query: &str,
     limit: usize,
 ) -> Result<(u64, Vec<(i64, String)>)> {
-    let base = || {
-        let mut command = Command::new(trawl_bin());
-        command
+    // The query goes last, after `--`: it may start with `-`.
+    let run = |flags: &[&str]| {
+        Command::new(trawl_bin())
             .arg("query")
+            .arg("--cache")
+            .arg(cache)
+            .args(flags)
+            .arg("--")
             .arg(bundle)
             .arg(query)
-            .arg("--cache")
-            .arg(cache);
-        command
+            .output()
     };
-    let count = base().arg("--count").output()?;
+    let count = run(&["--count"])?;
     ensure!(
         count.status.success(),
         "trawl query --count {query:?} failed"
     );
     let total: u64 = String::from_utf8(count.stdout)?.trim().parse()?;
-    let rows = base()
-        .args(["--json", "--limit", &limit.to_string()])
-        .output()?;
+    let rows = run(&["--json", "--limit", &limit.to_string()])?;
     ensure!(rows.status.success(), "trawl query --json {query:?} failed");
     let rows = String::from_utf8(rows.stdout)?
         .lines()
@@ -686,6 +686,166 @@ async fn raw_log_files_are_parsed_in_the_browser_like_trawl_ingest_parses_them()
             browser.type_and_enter("search", query).await?;
             wait_total(browser, n).await?;
         }
+        browser.assert_no_console_errors().await
+    })
+    .await;
+}
+
+/// The count a facet value shows, if it is there.
+async fn facet_count(browser: &Browser, facet: &str, value: &str) -> Result<Option<u64>> {
+    let count = browser
+        .script(
+            "const f = [...document.querySelectorAll('[data-testid=facet]')]
+                 .find(f => f.dataset.facet === arguments[0] && f.dataset.value === arguments[1]);
+             return f ? f.querySelector('.count').textContent : null;",
+            vec![json!(facet), json!(value)],
+        )
+        .await?;
+    Ok(count
+        .as_str()
+        .map(|c| c.replace(',', "").parse())
+        .transpose()?)
+}
+
+async fn click_facet(browser: &Browser, facet: &str, value: &str, alt: bool) -> Result<()> {
+    browser
+        .script(
+            "const f = [...document.querySelectorAll('[data-testid=facet]')]
+                 .find(f => f.dataset.facet === arguments[0] && f.dataset.value === arguments[1]);
+             f.dispatchEvent(new MouseEvent('click', { bubbles: true, altKey: arguments[2] }));",
+            vec![json!(facet), json!(value), json!(alt)],
+        )
+        .await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn facets_histogram_query_errors_and_the_library_work_as_people_use_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = ingest(
+        dir.path(),
+        "mixed",
+        &[
+            samples().join("loghub/OpenSSH_2k.log"),
+            samples().join("synthetic/cri_containerd_json_apps.log"),
+        ],
+    )
+    .unwrap();
+    let cache = dir.path().join("cache.sqlite");
+    let server = Server::with_bundles(&trawl_bin(), &site_dir(), "/", &[&bundle]).unwrap();
+    let url = format!("{}?bundle=bundles/mixed/", server.url());
+    run("viewer_interactions", async |browser| {
+        browser.goto(&url).await?;
+        let (all, _) = trawl_query(&bundle, &cache, "", 1)?;
+        wait_total(browser, all).await?;
+        browser.wait_gone("import-progress").await?;
+
+        // A facet value's count is exact; clicking keeps only it, alt-clicking leaves it out.
+        let (sshd, _) = trawl_query(&bundle, &cache, "service:sshd", 1)?;
+        let shown = browser
+            .wait_for("the sshd facet", async |b| {
+                Ok(facet_count(b, "service", "sshd")
+                    .await?
+                    .ok_or("absent".to_owned()))
+            })
+            .await?;
+        ensure!(shown == sshd, "facet says {shown}, trawl query {sshd}");
+        click_facet(browser, "service", "sshd", false).await?;
+        wait_total(browser, sshd).await?;
+        browser.type_and_enter("search", "").await?;
+        wait_total(browser, all).await?;
+        click_facet(browser, "service", "sshd", true).await?;
+        let (others, _) = trawl_query(&bundle, &cache, "-service:sshd", 1)?;
+        wait_total(browser, others).await?;
+        let query: String = browser
+            .script(
+                "return document.querySelector('[data-testid=search]').value",
+                vec![],
+            )
+            .await?
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        ensure!(query == "-service:sshd", "the search box says {query:?}");
+
+        // A query that does not parse points at its column; the results stay.
+        browser.type_and_enter("search", "level:loud").await?;
+        let error = browser
+            .wait_text("query-error", "the error", |t| t.contains("column 7"))
+            .await?;
+        ensure!(error.contains("loud"), "{error}");
+        browser.type_and_enter("search", "").await?;
+        wait_total(browser, all).await?;
+        browser.wait_gone("query-error").await?;
+
+        // Dragging across the histogram narrows the time range; double-click goes back.
+        let svg = browser
+            .client()
+            .find(fantoccini::Locator::Css("[data-testid=histogram] svg"))
+            .await?;
+        let (x, y, w, h) = svg.rectangle().await?;
+        use fantoccini::actions::InputSource;
+        let actions = fantoccini::actions::MouseActions::new("mouse".into())
+            .then(fantoccini::actions::PointerAction::MoveTo {
+                duration: None,
+                x: x + w * 0.1,
+                y: y + h / 2.0,
+            })
+            .then(fantoccini::actions::PointerAction::Down {
+                button: fantoccini::actions::MOUSE_BUTTON_LEFT,
+            })
+            .then(fantoccini::actions::PointerAction::MoveTo {
+                duration: None,
+                x: x + w * 0.9,
+                y: y + h / 2.0,
+            })
+            .then(fantoccini::actions::PointerAction::Up {
+                button: fantoccini::actions::MOUSE_BUTTON_LEFT,
+            });
+        browser.client().perform_actions(actions).await?;
+        browser.text("range").await?;
+        let narrowed = browser
+            .wait_text("total", "fewer records", |t| {
+                t.trim_end_matches(" records")
+                    .replace(',', "")
+                    .parse::<u64>()
+                    .is_ok_and(|n| n < all)
+            })
+            .await?;
+        let here: String = browser
+            .script("return location.search", vec![])
+            .await?
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        ensure!(
+            here.contains("from=") && here.contains("to="),
+            "the range is not in the URL: {here}"
+        );
+        ensure!(
+            browser.text("range").await?.is_some(),
+            "no range shown with {narrowed}"
+        );
+        svg.click().await?;
+        browser
+            .script(
+                "document.querySelector('[data-testid=histogram] svg')
+                     .dispatchEvent(new MouseEvent('dblclick', { bubbles: true }))",
+                vec![],
+            )
+            .await?;
+        wait_total(browser, all).await?;
+        browser.wait_gone("range").await?;
+
+        // The library deletes a bundle, and its records go.
+        browser
+            .script("window.confirm = () => true", vec![])
+            .await?;
+        browser.click("delete-bundle").await?;
+        wait_total(browser, 0).await?;
+        browser
+            .wait_text("library", "empty", |t| t.contains("No bundles yet"))
+            .await?;
         browser.assert_no_console_errors().await
     })
     .await;

@@ -15,7 +15,7 @@ const POOL: usize = 96;
 /// Rows rendered above the first visible one.
 const OVERSCAN: usize = 20;
 /// Fetch the next page when the last loaded row is this many rows below the view.
-const PREFETCH_ROWS: usize = 150;
+const PREFETCH_ROWS: usize = 600;
 
 /// The virtualised list of results.
 #[component]
