@@ -415,9 +415,9 @@ impl Session {
         });
     }
 
-    /// Shows an error in the banner.
+    /// Shows an error in the banner (a superseded search is no error).
     pub fn report(self, err: Option<WorkerError>) {
-        if let Some(err) = err {
+        if let Some(err) = err.filter(|e| *e != WorkerError::Superseded) {
             let text = err.to_string();
             self.errors.update(|errors| {
                 if !errors.contains(&text) {

@@ -11,7 +11,7 @@ mod lock;
 mod opfs;
 mod service;
 
-use std::{cell::RefCell, rc::Rc};
+use std::{cell::RefCell, collections::VecDeque, rc::Rc};
 
 use futures::{channel::mpsc, StreamExt};
 use trawl_protocol::{encode, FromWorker, WorkerState};
@@ -48,8 +48,21 @@ fn main() {
         let opened = opfs::open_store(&outbox).await;
         let state = service.borrow_mut().set_opened(opened);
         outbox.send(&FromWorker::State(state));
-        while let Some(inbound) = messages.next().await {
-            Service::handle(&service, &outbox, inbound).await;
+        // Everything that has arrived is looked at before the next message is answered, so a
+        // search the user already replaced is not run (see `Service::handle`).
+        let mut queue = VecDeque::new();
+        loop {
+            while let Ok(inbound) = messages.try_recv() {
+                queue.push_back(inbound);
+            }
+            let inbound = match queue.pop_front() {
+                Some(inbound) => inbound,
+                None => match messages.next().await {
+                    Some(inbound) => inbound,
+                    None => break,
+                },
+            };
+            Service::handle(&service, &outbox, inbound, &queue).await;
         }
     });
 }

@@ -1,12 +1,16 @@
 //! Answers requests according to where the store is in its life; runs imports.
 
-use std::{cell::RefCell, collections::HashMap, rc::Rc};
+use std::{
+    cell::RefCell,
+    collections::{HashMap, VecDeque},
+    rc::Rc,
+};
 
 use futures::lock::Mutex;
 use js_sys::Reflect;
 use trawl_protocol::{
-    decode, Filter, FromWorker, Request, RequestId, Response, StoreStatus, ToWorker, WorkerError,
-    WorkerState,
+    decode, Cursor, Filter, FromWorker, Request, RequestId, Response, StoreStatus, ToWorker,
+    WorkerError, WorkerState,
 };
 use trawl_store::{Query, Store};
 use wasm_bindgen::JsValue;
@@ -91,7 +95,16 @@ impl Service {
 
     /// Decodes one message and answers it: at once, or for imports, by a task of its own
     /// that sends the reply when the import ends. Never panics on bad input.
-    pub(crate) async fn handle(this: &Rc<RefCell<Self>>, outbox: &Outbox, inbound: Inbound) {
+    ///
+    /// `waiting` holds the messages that arrived after this one: a search from the start (a new
+    /// query) among them supersedes this one if it is a search from the start, a count or an
+    /// overview, which is then answered [`WorkerError::Superseded`] without running.
+    pub(crate) async fn handle(
+        this: &Rc<RefCell<Self>>,
+        outbox: &Outbox,
+        inbound: Inbound,
+        waiting: &VecDeque<Inbound>,
+    ) {
         let ToWorker { id, request } = match decode::<ToWorker>(&inbound.text) {
             Ok(message) => message,
             Err(err) => {
@@ -105,6 +118,13 @@ impl Service {
                 return;
             }
         };
+        if replaceable(&request) && waiting.iter().any(is_new_search) {
+            outbox.send(&FromWorker::Reply {
+                id,
+                result: Err(WorkerError::Superseded),
+            });
+            return;
+        }
         let (bundle, source) = match request {
             Request::ImportUrl { url, bundle } => (bundle, Source::Url(url)),
             Request::ImportFiles { bundle } => (bundle, Source::Files(inbound.files)),
@@ -250,6 +270,32 @@ impl Service {
             other => other,
         })
     }
+}
+
+/// Whether a newer search makes the answer to `request` useless.
+fn replaceable(request: &Request) -> bool {
+    matches!(
+        request,
+        Request::Search {
+            cursor: Cursor::Start,
+            ..
+        } | Request::Count { .. }
+            | Request::Overview { .. }
+    )
+}
+
+/// Whether `inbound` asks for the first page of a search (a new query).
+fn is_new_search(inbound: &Inbound) -> bool {
+    matches!(
+        decode::<ToWorker>(&inbound.text),
+        Ok(ToWorker {
+            request: Request::Search {
+                cursor: Cursor::Start,
+                ..
+            },
+            ..
+        })
+    )
 }
 
 /// The query of `filter`, or where its text does not parse.

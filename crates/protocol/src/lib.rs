@@ -193,6 +193,10 @@ pub enum WorkerError {
     /// The message could not be understood.
     #[error("bad request: {message}")]
     BadRequest { message: String },
+    /// A newer search from the app was already waiting, so this one was not run: its answer
+    /// would have been thrown away. Not a problem to show anyone.
+    #[error("superseded by a newer search")]
+    Superseded,
     /// The query does not parse: `message` says what was expected at `column` (1-based, in
     /// characters).
     #[error("column {column}: {message}")]
