@@ -213,6 +213,9 @@ impl Session {
             };
             match worker_client::request(request).await {
                 Ok(Response::Overview(overview)) if current_stats() => {
+                    if replace {
+                        timing::measure("trawl:refresh", "trawl:search-start");
+                    }
                     self.overview.set(Some(overview))
                 }
                 Ok(_) | Err(WorkerError::Query { .. }) => {}
@@ -437,7 +440,8 @@ fn now_ms() -> f64 {
 /// User Timing marks and measures, for the browser's performance tools and the viewer
 /// benchmark (`scripts/bench-viewer.sh`): `trawl:first-results` (the first non-empty page
 /// shown since the page loaded), `trawl:imported:<bundle>` (an import ended), and a
-/// `trawl:search` measure per search (from its `trawl:search-start` mark to its first page).
+/// `trawl:search` measure per search (from its `trawl:search-start` mark to its first page)
+/// and a `trawl:refresh` measure (to its histogram and facets, the last of its answers).
 mod timing {
     use std::cell::Cell;
 
