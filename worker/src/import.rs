@@ -16,6 +16,7 @@ use trawl_store::{ImportOptions, StoreError};
 use wasm_bindgen::JsCast;
 
 pub(crate) use source::Source;
+use source::{Download, Opened};
 
 use crate::{service::Service, Outbox};
 
@@ -23,6 +24,12 @@ use crate::{service::Service, Outbox};
 /// second (the first results appear quickly and the worker answers queries in between), big
 /// enough that transaction overhead stays small.
 const BATCH_RECORDS: usize = 10_000;
+/// A batch also ends after this many bytes of segment, so a step reads at most this plus one
+/// frame (a block of about 256 KiB, or one record of up to 4 MiB).
+const BATCH_BYTES: u64 = 4 << 20;
+/// How far a download is kept ahead of the import: a batch, the largest frame, and the
+/// reader's own read-ahead.
+const DOWNLOAD_AHEAD: usize = 12 << 20;
 
 /// A running import's cancel switch, shared between the import and the request that stops it.
 #[derive(Clone, Default)]
@@ -147,19 +154,8 @@ pub(crate) async fn run(
             tracker.next_segment(segment.bytes);
             continue;
         }
-        let fetched = source
-            .open(
-                segment,
-                |bytes| {
-                    tracker.fetched = bytes;
-                    tracker.send(&segment.file);
-                },
-                &cancel,
-            )
-            .await;
-        let reader = match fetched {
-            Ok(Some(reader)) => reader,
-            Ok(None) => break,
+        let opened = match source.open(segment).await {
+            Ok(opened) => opened,
             Err(finding) => {
                 summary.findings.push(finding);
                 tracker.next_segment(segment.bytes);
@@ -169,7 +165,7 @@ pub(crate) async fn run(
         import_segment(
             &job,
             &segment.file,
-            reader,
+            opened,
             &mut tracker,
             &mut summary,
             true,
@@ -197,8 +193,8 @@ pub(crate) async fn run(
         while !cancel.is_cancelled() {
             match raw.next_segment() {
                 Ok(Some((label, bytes))) => {
-                    let reader = Box::new(std::io::Cursor::new(bytes));
-                    import_segment(&job, &label, reader, &mut tracker, &mut summary, false).await?;
+                    let opened = Opened::File(Box::new(std::io::Cursor::new(bytes)));
+                    import_segment(&job, &label, opened, &mut tracker, &mut summary, false).await?;
                     tracker.imported = raw.bytes_read;
                     tracker.send(&label);
                 }
@@ -229,7 +225,7 @@ struct Job<'a> {
 async fn import_segment(
     job: &Job<'_>,
     file: &str,
-    reader: source::SegmentBytes,
+    opened: Opened,
     tracker: &mut Tracker,
     summary: &mut ImportSummary,
     offsets_are_file_bytes: bool,
@@ -239,8 +235,31 @@ async fn import_segment(
         bundle,
         cancel,
     } = *job;
+    let (reader, mut download) = match opened {
+        Opened::File(reader) => (reader, None),
+        Opened::Download(download) => (download.reader(), Some(download)),
+    };
+    // A download is kept a batch and a frame ahead of the import (`DOWNLOAD_AHEAD`).
+    let keep_ahead = async |download: &mut Option<Download>, tracker: &mut Tracker| {
+        let Some(download) = download else {
+            return Ok(true);
+        };
+        let filled = download.fill(DOWNLOAD_AHEAD, cancel).await;
+        tracker.fetched = download.fetched;
+        tracker.send(file);
+        filled
+    };
+    match keep_ahead(&mut download, tracker).await {
+        Ok(true) => {}
+        Ok(false) => return Ok(()),
+        Err(finding) => {
+            summary.findings.push(finding);
+            return Ok(());
+        }
+    }
     let options = ImportOptions {
         batch_records: BATCH_RECORDS,
+        batch_bytes: BATCH_BYTES,
     };
     let began = service
         .borrow_mut()
@@ -256,6 +275,15 @@ async fn import_segment(
     };
     let imported_before = summary.imported;
     while !cancel.is_cancelled() {
+        match keep_ahead(&mut download, tracker).await {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(finding) => {
+                // What was imported stays; importing the bundle again resumes here.
+                summary.findings.push(finding);
+                break;
+            }
+        }
         let step = {
             let mut service = service.borrow_mut();
             import.step(service.store_mut()?)

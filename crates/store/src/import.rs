@@ -32,12 +32,17 @@ pub struct ImportOptions {
     /// Records per transaction. Bigger batches import faster; progress, cancellation and the
     /// work lost to a failure come in batches of this size.
     pub batch_records: usize,
+    /// A batch also ends once its frames span this many bytes of the segment, so one step of a
+    /// [`SegmentImport`] reads at most this much plus one frame: what a caller that streams the
+    /// segment in must have buffered ahead.
+    pub batch_bytes: u64,
 }
 
 impl Default for ImportOptions {
     fn default() -> Self {
         Self {
             batch_records: 20_000,
+            batch_bytes: u64::MAX,
         }
     }
 }
@@ -137,6 +142,7 @@ impl Store {
             file: file.to_owned(),
             next_seq,
             batch_records: options.batch_records.max(1),
+            batch_bytes: options.batch_bytes,
             offset: 0,
             batch: Batch {
                 segment_id,
@@ -244,6 +250,7 @@ pub struct SegmentImport<R: Read> {
     /// The next record sequence the store needs from this segment.
     next_seq: u64,
     batch_records: usize,
+    batch_bytes: u64,
     /// Offset of the last frame read.
     offset: u64,
     batch: Batch,
@@ -279,7 +286,10 @@ impl<R: Read> SegmentImport<R> {
                             self.batch.pending.push(Pending { seq, record });
                         }
                     }
-                    if self.batch.pending.len() >= self.batch_records {
+                    let spanned = frame_offset.saturating_sub(self.batch.offset);
+                    if self.batch.pending.len() >= self.batch_records
+                        || (spanned >= self.batch_bytes && !self.batch.pending.is_empty())
+                    {
                         return self.commit(store, frame_offset).map(Some);
                     }
                 }

@@ -1,7 +1,11 @@
 //! Where an import's segments come from: a bundle directory served over HTTP (its manifest
 //! lists the segments), or files the user picked or dropped.
 
-use std::io::{self, BufReader, Cursor, Read};
+use std::{
+    cell::RefCell,
+    io::{self, BufReader, Read},
+    rc::Rc,
+};
 
 use js_sys::{Reflect, Uint8Array};
 use trawl_bundle::{format::parse_segment_file_name, Manifest, SegmentHeader};
@@ -139,21 +143,17 @@ impl Source {
         raw
     }
 
-    /// The bytes of `segment`: downloaded whole (calling `on_chunk` with the bytes so far)
-    /// or read from its file as the importer asks. `None` when cancelled meanwhile; an error
-    /// is a sentence naming the segment, to report with the import's findings.
-    pub(crate) async fn open(
-        &self,
-        segment: &Segment,
-        mut on_chunk: impl FnMut(u64),
-        cancel: &CancelFlag,
-    ) -> Result<Option<SegmentBytes>, String> {
+    /// The bytes of `segment`, as the importer asks for them: read from its file, or
+    /// downloaded as a [`Download`] that the importer keeps ahead of itself. An error is a
+    /// sentence naming the segment, to report with the import's findings.
+    pub(crate) async fn open(&self, segment: &Segment) -> Result<Opened, String> {
         match &segment.handle {
             Handle::File(file) => {
                 let reader = BlobReader::new(file.clone().into())
                     .map_err(|err| format!("{}: cannot be read: {err}", segment.file))?;
-                on_chunk(segment.bytes.unwrap_or(0));
-                Ok(Some(Box::new(BufReader::with_capacity(FILE_CHUNK, reader))))
+                Ok(Opened::File(Box::new(BufReader::with_capacity(
+                    FILE_CHUNK, reader,
+                ))))
             }
             Handle::Url(url) => {
                 let fail = |message: String| format!("{}: {message}", segment.file);
@@ -161,34 +161,121 @@ impl Source {
                 let body = response
                     .body()
                     .ok_or_else(|| fail("the response has no body".into()))?;
-                let reader: ReadableStreamDefaultReader = body.get_reader().unchecked_into();
-                let mut bytes = Vec::with_capacity(segment.bytes.unwrap_or(0) as usize);
-                loop {
-                    if cancel.is_cancelled() {
-                        let _ = reader.cancel();
-                        return Ok(None);
-                    }
-                    let chunk = JsFuture::from(reader.read())
-                        .await
-                        .map_err(|err| fail(format!("download failed: {}", describe(err))))?;
-                    let done = Reflect::get(&chunk, &JsValue::from_str("done"))
-                        .ok()
-                        .and_then(|d| d.as_bool())
-                        .unwrap_or(true);
-                    if done {
-                        break;
-                    }
-                    let value = Reflect::get(&chunk, &JsValue::from_str("value"))
-                        .map_err(|err| fail(describe(err)))?;
-                    let array: Uint8Array = value.unchecked_into();
-                    let at = bytes.len();
-                    bytes.resize(at + array.length() as usize, 0);
-                    array.copy_to(&mut bytes[at..]);
-                    on_chunk(bytes.len() as u64);
-                }
-                Ok(Some(Box::new(Cursor::new(bytes))))
+                Ok(Opened::Download(Download {
+                    file: segment.file.clone(),
+                    body: body.get_reader().unchecked_into(),
+                    buffer: Rc::new(RefCell::new(Buffer::default())),
+                    fetched: 0,
+                }))
             }
         }
+    }
+}
+
+/// A segment ready to import.
+pub(crate) enum Opened {
+    /// A file, read as the importer asks.
+    File(SegmentBytes),
+    /// A download, read from the network as [`Download::fill`] is called.
+    Download(Download),
+}
+
+/// A segment being downloaded: the importer reads it from a buffer that [`fill`](Self::fill)
+/// keeps a little ahead of it, so the import starts after the first megabytes rather than
+/// after the whole segment, and memory holds a few megabytes of it rather than all of it.
+pub(crate) struct Download {
+    file: String,
+    body: ReadableStreamDefaultReader,
+    buffer: Rc<RefCell<Buffer>>,
+    /// Bytes downloaded so far.
+    pub(crate) fetched: u64,
+}
+
+impl Download {
+    /// The importer's side: reads what has been downloaded.
+    pub(crate) fn reader(&self) -> SegmentBytes {
+        Box::new(BufferReader(self.buffer.clone()))
+    }
+
+    /// Downloads until `ahead` bytes wait unread, or the segment is whole. `Ok(false)` when
+    /// cancelled meanwhile.
+    pub(crate) async fn fill(&mut self, ahead: usize, cancel: &CancelFlag) -> Result<bool, String> {
+        loop {
+            {
+                let buffer = self.buffer.borrow();
+                if buffer.done || buffer.unread() >= ahead {
+                    return Ok(true);
+                }
+            }
+            if cancel.is_cancelled() {
+                let _ = self.body.cancel();
+                return Ok(false);
+            }
+            let chunk = JsFuture::from(self.body.read())
+                .await
+                .map_err(|err| format!("{}: download failed: {}", self.file, describe(err)))?;
+            let done = Reflect::get(&chunk, &JsValue::from_str("done"))
+                .ok()
+                .and_then(|d| d.as_bool())
+                .unwrap_or(true);
+            let mut buffer = self.buffer.borrow_mut();
+            if done {
+                buffer.done = true;
+                continue;
+            }
+            let value = Reflect::get(&chunk, &JsValue::from_str("value"))
+                .map_err(|err| format!("{}: {}", self.file, describe(err)))?;
+            let array: Uint8Array = value.unchecked_into();
+            buffer.push(&array);
+            self.fetched += u64::from(array.length());
+        }
+    }
+}
+
+/// Downloaded bytes not yet read by the importer.
+#[derive(Default)]
+struct Buffer {
+    bytes: Vec<u8>,
+    /// Where the importer is in `bytes`.
+    read: usize,
+    /// Whether the download is whole.
+    done: bool,
+}
+
+impl Buffer {
+    fn unread(&self) -> usize {
+        self.bytes.len() - self.read
+    }
+
+    fn push(&mut self, chunk: &Uint8Array) {
+        // Drop what the importer has read once it is worth moving the rest.
+        if self.read >= COMPACT_AFTER && self.read * 2 >= self.bytes.len() {
+            self.bytes.drain(..self.read);
+            self.read = 0;
+        }
+        let at = self.bytes.len();
+        self.bytes.resize(at + chunk.length() as usize, 0);
+        chunk.copy_to(&mut self.bytes[at..]);
+    }
+}
+
+/// Bytes the importer has read before the buffer drops them.
+const COMPACT_AFTER: usize = 4 << 20;
+
+struct BufferReader(Rc<RefCell<Buffer>>);
+
+impl Read for BufferReader {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let mut buffer = self.0.borrow_mut();
+        let n = out.len().min(buffer.unread());
+        if n == 0 && !buffer.done && !out.is_empty() {
+            // The importer is kept a whole batch and frame behind the download: this is a bug.
+            return Err(io::Error::other("the import overtook the download"));
+        }
+        let from = buffer.read;
+        out[..n].copy_from_slice(&buffer.bytes[from..from + n]);
+        buffer.read += n;
+        Ok(n)
     }
 }
 

@@ -19,7 +19,10 @@ fn matches(store: &Store, query: &str) -> i64 {
 }
 
 fn small_batches() -> ImportOptions {
-    ImportOptions { batch_records: 300 }
+    ImportOptions {
+        batch_records: 300,
+        ..ImportOptions::default()
+    }
 }
 
 fn import(store: &mut Store, file: &str, bytes: &[u8]) -> crate::SegmentReport {
@@ -185,6 +188,35 @@ fn cancelling_keeps_committed_batches_and_the_next_import_resumes() {
     assert!(kept > 0 && kept < 2000);
     let rest = import(&mut store, "seg-0", &bytes);
     assert_eq!(rest.imported + kept as u64, 2000);
+    assert_eq!(count(&store, "SELECT count(*) FROM records"), 2000);
+}
+
+#[test]
+fn a_step_reads_at_most_its_batch_bytes_and_one_frame() {
+    let records = data::parse("OpenSSH_2k.log", OPENSSH);
+    let bytes = data::segment(1, 0, 0, &records, 50);
+    let mut store = Store::open_in_memory().unwrap();
+    let options = ImportOptions {
+        batch_records: 100_000,
+        batch_bytes: 4096,
+    };
+    let mut import = store
+        .begin_segment("b", "seg-0", &bytes[..], options)
+        .unwrap();
+    let mut last = 0;
+    let mut steps = 0;
+    while let Some(progress) = import.step(&mut store).unwrap() {
+        // Each batch starts at most one frame after the previous one ended.
+        assert!(
+            progress.offset - last <= 4096 + 8192,
+            "{} → {}",
+            last,
+            progress.offset
+        );
+        last = progress.offset;
+        steps += 1;
+    }
+    assert!(steps > 3, "the byte bound made {steps} batches");
     assert_eq!(count(&store, "SELECT count(*) FROM records"), 2000);
 }
 
