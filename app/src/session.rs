@@ -11,7 +11,7 @@ use trawl_protocol::{
 use crate::worker_client;
 
 /// Rows of the first page of results: small, so it comes back fast.
-pub const PAGE_ROWS: u32 = 200;
+const PAGE_ROWS: u32 = 200;
 /// Rows per page fetched as the list scrolls: bigger, so a fast fling rarely waits.
 const MORE_ROWS: u32 = 1000;
 /// Histogram buckets asked for (the worker rounds the width to a readable one).
