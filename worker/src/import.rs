@@ -24,12 +24,12 @@ use crate::{service::Service, Outbox};
 /// second (the first results appear quickly and the worker answers queries in between), big
 /// enough that transaction overhead stays small.
 const BATCH_RECORDS: usize = 10_000;
-/// A batch also ends after this many bytes of segment, so a step reads at most this plus one
-/// frame (a block of about 256 KiB, or one record of up to 4 MiB).
+/// A batch also ends after this many bytes of segment, so a step reads less than this plus
+/// two frames (a frame is a block of about 256 KiB, or one record of up to 4 MiB).
 const BATCH_BYTES: u64 = 4 << 20;
-/// How far a download is kept ahead of the import: a batch, the largest frame, and the
-/// reader's own read-ahead.
-const DOWNLOAD_AHEAD: usize = 12 << 20;
+/// How far a download is kept ahead of the import: a batch, two of the largest frames, and
+/// the reader's own read-ahead.
+const DOWNLOAD_AHEAD: usize = 16 << 20;
 
 /// A running import's cancel switch, shared between the import and the request that stops it.
 #[derive(Clone, Default)]

@@ -33,8 +33,8 @@ pub struct ImportOptions {
     /// work lost to a failure come in batches of this size.
     pub batch_records: usize,
     /// A batch also ends once its frames span this many bytes of the segment, so one step of a
-    /// [`SegmentImport`] reads at most this much plus one frame: what a caller that streams the
-    /// segment in must have buffered ahead.
+    /// [`SegmentImport`] reads less than this much plus two frames: what a caller that streams
+    /// the segment in must have buffered ahead.
     pub batch_bytes: u64,
 }
 
