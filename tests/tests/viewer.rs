@@ -850,3 +850,51 @@ async fn facets_histogram_query_errors_and_the_library_work_as_people_use_them()
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_cancelled_import_keeps_what_it_stored_and_opening_again_finishes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("big.log");
+    let mut text = String::new();
+    for i in 0..300_000u64 {
+        text += &format!(
+            "{{\"time\":{},\"level\":\"info\",\"msg\":\"request {i} done\",\"service\":\"api\"}}\n",
+            1_714_557_600_000 + i * 10
+        );
+    }
+    std::fs::write(&log, text).unwrap();
+    let bundle = ingest(dir.path(), "big", &[log]).unwrap();
+    let server = Server::with_bundles(&trawl_bin(), &site_dir(), "/", &[&bundle]).unwrap();
+    let url = format!("{}?bundle=bundles/big/", server.url());
+    run("viewer_cancel", async |browser| {
+        browser.goto(&url).await?;
+        // Cancel as soon as the first records are in.
+        browser
+            .wait_text("import-progress", "records coming in", |t| {
+                t.contains(" records ·") && !t.contains(": 0 records")
+            })
+            .await?;
+        browser.click("cancel-import").await?;
+        browser.wait_gone("import-progress").await?;
+        let total = browser
+            .wait_text("total", "a total", |t| t.ends_with(" records"))
+            .await?;
+        let kept: u64 = total
+            .trim_end_matches(" records")
+            .replace(',', "")
+            .parse()?;
+        ensure!(
+            kept > 0 && kept < 300_000,
+            "{kept} records after cancelling"
+        );
+        let library = browser.text("library").await?.unwrap_or_default();
+        ensure!(library.contains("partly imported"), "library: {library}");
+        // Opening the link again resumes where the import stopped: nothing twice.
+        browser.reload().await?;
+        wait_total(browser, 300_000).await?;
+        browser.wait_gone("import-progress").await?;
+        wait_total(browser, 300_000).await?;
+        Ok(())
+    })
+    .await;
+}
