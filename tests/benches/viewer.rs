@@ -135,6 +135,14 @@ async fn measure(
         total == format!("{} records", thousands(records)),
         "the viewer shows {total:?} after the import"
     );
+    // The worker's wasm memory (its high-water mark): the library refresh after the import
+    // reads it.
+    let worker_memory = browser
+        .wait_text("worker-memory", "the worker's memory", |t| {
+            t.ends_with("MiB")
+        })
+        .await?;
+    println!("store worker wasm memory after the import: {worker_memory}");
     let browser_rate = records as f64 / (imported_ms / 1000.0);
     println!(
         "browser: first results {first_results_ms:.0} ms after opening the link; import ended at {:.2} s",
@@ -221,6 +229,7 @@ async fn measure(
         "import_vs_native": browser_rate / native_rate,
         "import_frames": frame_summary(&import_frames),
         "peak_renderer_rss_mb": mb(peak_rss),
+        "worker_wasm_memory": worker_memory,
         "search_round_trip_ms": { "p50": rt50, "p95": rt95, "n": round_trips.len() },
         "search_refresh_ms": { "p50": rf50, "p95": rf95 },
         "scroll": { "rows": scroll["rows"], "seconds": scroll["seconds"], "frames": frame_summary(&scroll_frames) },

@@ -183,6 +183,7 @@ impl Service {
                         open_count: store.open_count().map_err(store_error)?,
                         storage_usage: None,
                         storage_quota: None,
+                        worker_memory: wasm_memory(),
                     })
                 }
                 Request::GetSetting { key } => Response::Setting {
@@ -312,6 +313,14 @@ fn store_error(err: trawl_store::StoreError) -> WorkerError {
     WorkerError::Store {
         message: err.to_string(),
     }
+}
+
+/// The size of this worker's wasm memory in bytes.
+fn wasm_memory() -> Option<f64> {
+    let buffer = Reflect::get(&wasm_bindgen::memory(), &JsValue::from_str("buffer")).ok()?;
+    Reflect::get(&buffer, &JsValue::from_str("byteLength"))
+        .ok()?
+        .as_f64()
 }
 
 /// `navigator.storage.estimate()`: bytes used and allowed for this origin, if the browser says.

@@ -43,6 +43,10 @@ pub fn StoreCard(
                 <dd data-testid="storage">
                     {move || status.get().map(|s| storage_label(s.storage_usage, s.storage_quota))}
                 </dd>
+                <dt>"Worker memory"</dt>
+                <dd data-testid="worker-memory">
+                    {move || status.get().and_then(|s| s.worker_memory).map(format::bytes)}
+                </dd>
                 <dt>"Persistence"</dt>
                 <dd data-testid="persisted">
                     {move || match persisted.get() {

@@ -163,6 +163,8 @@ pub struct StoreStatus {
     pub storage_usage: Option<f64>,
     /// Bytes the origin may use, from `navigator.storage.estimate()`, if the browser says.
     pub storage_quota: Option<f64>,
+    /// Bytes of the worker's wasm memory: its high-water mark, since wasm memory never shrinks.
+    pub worker_memory: Option<f64>,
 }
 
 /// Where the worker is in its life. Sent unprompted on every change.
@@ -335,6 +337,7 @@ mod tests {
                     open_count: 3,
                     storage_usage: Some(1024.0),
                     storage_quota: None,
+                    worker_memory: Some(64.0 * 65536.0),
                 })),
             },
             FromWorker::Reply {
