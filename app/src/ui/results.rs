@@ -4,7 +4,7 @@
 //! the worker (keyset, by record id) as the end of the loaded rows comes near.
 
 use leptos::prelude::*;
-use trawl_protocol::{results::level_name, Row};
+use trawl_protocol::results::level_name;
 
 use crate::{format, session::Session};
 
@@ -88,7 +88,8 @@ pub fn Results() -> impl IntoView {
 }
 
 /// One pooled row element: shows the row whose index is ≡ `position` (mod [`POOL`]) within the
-/// rendered window starting at `first`.
+/// rendered window starting at `first`. Its cells are kept and their text updated in place as
+/// the row it shows changes; only highlighted messages are rebuilt.
 #[component]
 fn PooledRow(position: usize, first: Memo<usize>, terms: Memo<Vec<String>>) -> impl IntoView {
     let session = expect_context::<Session>();
@@ -124,33 +125,33 @@ fn PooledRow(position: usize, first: Memo<usize>, terms: Memo<Vec<String>>) -> i
             style:display=move || if row.with(Option::is_some) { "" } else { "none" }
             on:click=on_click
         >
-            {move || row.get().map(|row| view! { <RowCells row terms=terms.get() /> })}
+            <span class="time">
+                {move || row.with(|r| r.as_ref().map(|r| format::maybe_time(r.ts_nanos, session.utc.get())))}
+            </span>
+            <span class=move || row.with(|r| format!("level level-{}", level_name(r.as_ref().and_then(|r| r.level))))>
+                {move || row.with(|r| r.as_ref().and_then(|r| r.level).map(|l| level_name(Some(l))))}
+            </span>
+            <span class="service">
+                {move || row.with(|r| r.as_ref().and_then(|r| r.service.clone()))}
+            </span>
+            <span class="message" data-testid="message">
+                // Plain text while nothing is highlighted: the text node is updated in place.
+                {move || terms.with(Vec::is_empty).then(|| {
+                    row.with(|r| r.as_ref().map(|r| first_line(&r.message).to_owned()))
+                })}
+                {move || terms.with(|terms| (!terms.is_empty()).then(|| row.with(|r| {
+                    let message = r.as_ref().map_or("", |r| first_line(&r.message));
+                    format::highlight(message, terms)
+                        .into_iter()
+                        .map(|(text, hit)| if hit {
+                            view! { <mark>{text.to_owned()}</mark> }.into_any()
+                        } else {
+                            text.to_owned().into_any()
+                        })
+                        .collect_view()
+                })))}
+            </span>
         </div>
-    }
-}
-
-/// The cells of one row: time, level, service, message with matches marked.
-#[component]
-fn RowCells(row: Row, terms: Vec<String>) -> impl IntoView {
-    let session = expect_context::<Session>();
-    let level = level_name(row.level);
-    let ts = row.ts_nanos;
-    let message = first_line(&row.message).to_owned();
-    let runs: Vec<(String, bool)> = format::highlight(&message, &terms)
-        .into_iter()
-        .map(|(text, hit)| (text.to_owned(), hit))
-        .collect();
-    view! {
-        <span class="time">{move || format::maybe_time(ts, session.utc.get())}</span>
-        <span class=format!("level level-{level}")>{(row.level.is_some()).then_some(level)}</span>
-        <span class="service">{row.service.unwrap_or_default()}</span>
-        <span class="message" data-testid="message">
-            {runs.into_iter().map(|(text, hit)| if hit {
-                view! { <mark>{text}</mark> }.into_any()
-            } else {
-                text.into_any()
-            }).collect_view()}
-        </span>
     }
 }
 
