@@ -82,7 +82,8 @@ fn take(session: Session, data: &JsValue) -> Result<(), String> {
                 let segments = Array::new();
                 for file in Array::from(&files).iter() {
                     let file_name = text(&file, "name").ok_or("every file needs a name")?;
-                    let data = Reflect::get(&file, &"data".into()).map_err(|_| "no data")?;
+                    let data = Reflect::get(&file, &"data".into())
+                        .map_err(|_| format!("file '{file_name}': no data"))?;
                     if !data.is_instance_of::<js_sys::ArrayBuffer>() {
                         return Err(format!("file '{file_name}': data must be an ArrayBuffer"));
                     }

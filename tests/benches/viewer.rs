@@ -23,7 +23,7 @@ use std::{
 
 use anyhow::{ensure, Context, Result};
 use serde_json::{json, Value};
-use trawl_e2e::{site_dir, trawl_bin, Browser, Profile, Server};
+use trawl_e2e::{site_dir, thousands, trawl_bin, Browser, Profile, Server};
 
 /// Rows scrolled through in the scrolling measurement.
 const SCROLL_ROWS: u64 = 100_000;
@@ -300,18 +300,6 @@ fn dir_size(dir: &Path) -> Result<u64> {
 
 fn mb(bytes: u64) -> f64 {
     bytes as f64 / 1e6
-}
-
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// The page's `trawl:*` marks by name: milliseconds since navigation.

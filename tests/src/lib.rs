@@ -62,6 +62,19 @@ pub fn trawl_bin() -> PathBuf {
     bin
 }
 
+/// `n` with thousands separators, as the viewer writes counts (`16,701 records`).
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// Runs one browser test: `body` gets a browser on a fresh profile; on failure the current
 /// page's screenshot and the console log go to [`artifacts_dir`] as `NAME.png` and `NAME.log`,
 /// and the test panics with the error. The browser is quit either way.

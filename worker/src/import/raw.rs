@@ -37,7 +37,7 @@ pub(crate) struct RawSegments {
     lines: BufReader<BlobReader>,
     parser: Parser,
     /// Lines read ahead to sniff the format, parsed first.
-    head: Vec<Vec<u8>>,
+    head: std::collections::VecDeque<Vec<u8>>,
     line: Vec<u8>,
     line_no: u64,
     records: Vec<Record>,
@@ -63,7 +63,7 @@ impl RawSegments {
             .map_err(|err| format!("{name}: cannot be read: {err}"))?;
         let mut lines = BufReader::with_capacity(READ_CHUNK, blob);
         let time = time_context();
-        let mut head = Vec::new();
+        let mut head = std::collections::VecDeque::new();
         let mut bytes_read = 0;
         while head.len() < sniff::SNIFF_LINES {
             let mut line = Vec::new();
@@ -75,7 +75,7 @@ impl RawSegments {
             }
             bytes_read += n as u64;
             trim_newline(&mut line);
-            head.push(line);
+            head.push_back(line);
         }
         let format: Format = sniff::sniff(head.iter().map(Vec::as_slice), &time);
         let parser = Parser::new(
@@ -111,7 +111,7 @@ impl RawSegments {
     /// The next in-memory segment: its name for reports (`file#n`) and bytes; `None` at the end.
     pub(crate) fn next_segment(&mut self) -> Result<Option<(String, Vec<u8>)>, String> {
         while !self.finished && self.records.len() < SEGMENT_RECORDS {
-            if let Some(line) = (!self.head.is_empty()).then(|| self.head.remove(0)) {
+            if let Some(line) = self.head.pop_front() {
                 self.line_no += 1;
                 self.parser.line(&line, self.line_no, &mut self.records);
                 continue;
