@@ -4,8 +4,8 @@
 
 use leptos::{prelude::*, task::spawn_local};
 use trawl_protocol::{
-    BundleSummary, Cursor, Detail, Filter, ImportProgress, ImportSummary, Order, Overview, Request,
-    RequestId, Response, Row, StoreStatus, WorkerError, WorkerState,
+    BundleSummary, Context, Cursor, Detail, Filter, ImportProgress, ImportSummary, Order, Overview,
+    Request, RequestId, Response, Row, StoreStatus, WorkerError, WorkerState,
 };
 
 use crate::worker_client;
@@ -255,6 +255,18 @@ impl Session {
                 other => self.report(other.err()),
             }
         });
+    }
+
+    /// Up to `before` and `after` records around record `id` in its source; `None` when the
+    /// record is gone (a failure is reported in the banner).
+    pub async fn context(self, id: i64, before: u32, after: u32) -> Option<Context> {
+        match worker_client::request(Request::Context { id, before, after }).await {
+            Ok(Response::Context { context }) => context,
+            other => {
+                self.report(other.err());
+                None
+            }
+        }
     }
 
     /// Opens the highlighted row in the detail pane.

@@ -6,7 +6,8 @@
 //! - search round trips through the worker (request to first page shown), p50/p95;
 //! - frame times (requestAnimationFrame deltas) during the import and while scrolling through
 //!   100,000 rows, and the main thread's long tasks;
-//! - the tab's memory (resident size of its renderer process) during the import.
+//! - the tab's memory during the import: its renderer's private memory footprint (Chrome's
+//!   measure) and resident size.
 //!
 //! A benchmark, never a test: it prints figures and fails only if something does not work.
 
@@ -127,7 +128,7 @@ async fn measure(
         tokio::time::sleep(Duration::from_millis(250)).await;
     };
     let import_frames = stop_frame_recorder(browser).await?;
-    let peak_rss = memory.stop();
+    let peak_memory = memory.stop();
     let (first_results_ms, imported_ms) =
         (imported.0.context("no first results mark")?, imported.1);
     let total = browser.text("total").await?.unwrap_or_default();
@@ -154,8 +155,12 @@ async fn measure(
     );
     print_frames("frames during the import", &import_frames);
     println!(
-        "tab memory (renderer RSS) peak during the import: {:.0} MB",
-        mb(peak_rss)
+        "tab memory peak during the import: {:.0} MB private footprint ({:.0} MB RSS); \
+         all renderers: {:.0} MB private ({:.0} MB RSS)",
+        mb(peak_memory.tab.private_footprint),
+        mb(peak_memory.tab.rss),
+        mb(peak_memory.all_renderers.private_footprint),
+        mb(peak_memory.all_renderers.rss)
     );
 
     // Search round trips: each query typed, first page back.
@@ -228,7 +233,9 @@ async fn measure(
         "import_records_per_s": browser_rate,
         "import_vs_native": browser_rate / native_rate,
         "import_frames": frame_summary(&import_frames),
-        "peak_renderer_rss_mb": mb(peak_rss),
+        "tab_private_footprint_mb": mb(peak_memory.tab.private_footprint),
+        "tab_rss_mb": mb(peak_memory.tab.rss),
+        "all_renderers_private_footprint_mb": mb(peak_memory.all_renderers.private_footprint),
         "worker_wasm_memory": worker_memory,
         "search_round_trip_ms": { "p50": rt50, "p95": rt95, "n": round_trips.len() },
         "search_refresh_ms": { "p50": rf50, "p95": rf95 },
@@ -343,10 +350,26 @@ async fn start_frame_recorder(browser: &Browser) -> Result<()> {
                  if (!window.__stopFrames) requestAnimationFrame(tick);
              };
              requestAnimationFrame(tick);
+             window.__longFrames = [];
              try {
                new PerformanceObserver((list) => {
                  for (const e of list.getEntries()) window.__longTasks.push(e.duration);
                }).observe({ type: 'longtask', buffered: true });
+               new PerformanceObserver((list) => {
+                 for (const e of list.getEntries()) {
+                   const end = e.startTime + e.duration;
+                   window.__longFrames.push({
+                     duration: e.duration,
+                     render: e.renderStart ? end - e.renderStart : 0,
+                     styleLayout: e.styleAndLayoutStart ? end - e.styleAndLayoutStart : 0,
+                     scripts: e.scripts.map(s => ({
+                       duration: s.duration,
+                       what: `${s.invoker} ${s.sourceFunctionName || ''}`.trim(),
+                       layout: s.forcedStyleAndLayoutDuration,
+                     })),
+                   });
+                 }
+               }).observe({ type: 'long-animation-frame' });
              } catch (e) {}",
             vec![],
         )
@@ -368,7 +391,60 @@ async fn stop_frame_recorder(browser: &Browser) -> Result<Vec<f64>> {
         long.len(),
         long.iter().copied().fold(0.0, f64::max)
     );
+    print_long_frames(browser).await?;
     Ok(serde_json::from_value(frames)?)
+}
+
+/// Prints the longest long animation frames (over 50 ms of main-thread work between two
+/// frames, Chrome's Long Animation Frames API): where their time went.
+async fn print_long_frames(browser: &Browser) -> Result<()> {
+    let frames = browser
+        .script("return window.__longFrames || []", vec![])
+        .await?;
+    let mut frames: Vec<Value> = serde_json::from_value(frames).unwrap_or_default();
+    frames.sort_by(|a, b| {
+        f64::total_cmp(
+            &b["duration"].as_f64().unwrap_or(0.0),
+            &a["duration"].as_f64().unwrap_or(0.0),
+        )
+    });
+    println!("  long animation frames: {}", frames.len());
+    for frame in frames.iter().take(5) {
+        let mut scripts: Vec<&Value> = frame["scripts"]
+            .as_array()
+            .map(|s| s.iter().collect())
+            .unwrap_or_default();
+        scripts.sort_by(|a, b| {
+            f64::total_cmp(
+                &b["duration"].as_f64().unwrap_or(0.0),
+                &a["duration"].as_f64().unwrap_or(0.0),
+            )
+        });
+        let scripts: Vec<String> = scripts
+            .iter()
+            .take(3)
+            .map(|s| {
+                format!(
+                    "{} {:.0} ms (forced layout {:.0} ms)",
+                    s["what"].as_str().unwrap_or("?"),
+                    s["duration"].as_f64().unwrap_or(0.0),
+                    s["layout"].as_f64().unwrap_or(0.0)
+                )
+            })
+            .collect();
+        println!(
+            "    {:.0} ms: rendering {:.0} ms (style and layout {:.0} ms); scripts: {}",
+            frame["duration"].as_f64().unwrap_or(0.0),
+            frame["render"].as_f64().unwrap_or(0.0),
+            frame["styleLayout"].as_f64().unwrap_or(0.0),
+            if scripts.is_empty() {
+                "none".to_owned()
+            } else {
+                scripts.join(", ")
+            }
+        );
+    }
+    Ok(())
 }
 
 /// Scrolls the result list down until `rows` rows have passed, a screenful per frame, as a
@@ -442,10 +518,46 @@ fn print_frames(what: &str, frames: &[f64]) {
     );
 }
 
-/// Samples the resident size of Chromium's renderer processes until stopped; keeps the peak.
+/// The memory of one process: what Linux counts resident, and Chrome's "private memory
+/// footprint" (on Linux `RssAnon + VmSwap`: what its task manager shows as a tab's memory;
+/// RSS also counts the pages of the Chromium binary and shared memory that every process maps).
+#[derive(Debug, Clone, Copy, Default)]
+struct ProcessMemory {
+    rss: u64,
+    private_footprint: u64,
+}
+
+impl ProcessMemory {
+    fn of(pid: u32) -> Self {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        let kb = |field: &str| {
+            status
+                .lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+                .map_or(0, |kb| kb * 1024)
+        };
+        Self {
+            rss: kb("VmRSS:"),
+            private_footprint: kb("RssAnon:") + kb("VmSwap:"),
+        }
+    }
+}
+
+/// The peaks the memory sampler saw.
+#[derive(Debug, Clone, Copy, Default)]
+struct MemoryPeaks {
+    /// The page's renderer (the renderer with the largest footprint): the tab.
+    tab: ProcessMemory,
+    /// The sum over all renderers (page, service worker, Chromium's spare renderer).
+    all_renderers: ProcessMemory,
+}
+
+/// Samples the memory of Chromium's renderer processes every 200 ms until stopped; keeps the
+/// peaks.
 struct MemorySampler {
     stop: Arc<AtomicBool>,
-    thread: std::thread::JoinHandle<u64>,
+    thread: std::thread::JoinHandle<MemoryPeaks>,
 }
 
 impl MemorySampler {
@@ -453,30 +565,46 @@ impl MemorySampler {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let thread = std::thread::spawn(move || {
-            let mut peak = 0;
-            let mut at_peak = Vec::new();
+            let mut peaks = MemoryPeaks::default();
+            let mut per_process = std::collections::BTreeMap::<u32, ProcessMemory>::new();
             while !flag.load(Ordering::Relaxed) {
-                let each: Vec<(u32, u64)> = pids().into_iter().map(|p| (p, rss_bytes(p))).collect();
-                let rss: u64 = each.iter().map(|(_, r)| r).sum();
-                if rss > peak {
-                    peak = rss;
-                    at_peak = each;
+                let mut sum = ProcessMemory::default();
+                for pid in pids() {
+                    let now = ProcessMemory::of(pid);
+                    sum.rss += now.rss;
+                    sum.private_footprint += now.private_footprint;
+                    let peak = per_process.entry(pid).or_default();
+                    peak.rss = peak.rss.max(now.rss);
+                    peak.private_footprint = peak.private_footprint.max(now.private_footprint);
                 }
+                let all = &mut peaks.all_renderers;
+                all.rss = all.rss.max(sum.rss);
+                all.private_footprint = all.private_footprint.max(sum.private_footprint);
                 std::thread::sleep(Duration::from_millis(200));
             }
-            let parts: Vec<String> = at_peak
+            let parts: Vec<String> = per_process
                 .iter()
-                .map(|(pid, rss)| format!("pid {pid}: {:.0} MB", mb(*rss)))
+                .map(|(pid, m)| {
+                    format!(
+                        "pid {pid}: {:.0} MB private, {:.0} MB RSS",
+                        mb(m.private_footprint),
+                        mb(m.rss)
+                    )
+                })
                 .collect();
-            println!("  renderer processes at the peak: {}", parts.join(", "));
-            peak
+            println!("  renderer processes, peaks: {}", parts.join("; "));
+            peaks.tab = per_process
+                .into_values()
+                .max_by_key(|m| m.private_footprint)
+                .unwrap_or_default();
+            peaks
         });
         Self { stop, thread }
     }
 
-    fn stop(self) -> u64 {
+    fn stop(self) -> MemoryPeaks {
         self.stop.store(true, Ordering::Relaxed);
-        self.thread.join().unwrap_or(0)
+        self.thread.join().unwrap_or_default()
     }
 }
 
@@ -514,14 +642,4 @@ fn descends_from(mut pid: u32, ancestor: u32) -> bool {
         }
     }
     false
-}
-
-fn rss_bytes(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            let line = s.lines().find(|l| l.starts_with("VmRSS:"))?;
-            line.split_whitespace().nth(1)?.parse::<u64>().ok()
-        })
-        .map_or(0, |kb| kb * 1024)
 }

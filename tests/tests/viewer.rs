@@ -281,6 +281,130 @@ async fn the_keyboard_moves_through_results_and_opens_the_detail() {
     .await;
 }
 
+/// The detail pane's context as shown: (line number, message, whether it is the record the
+/// context is around), top to bottom.
+async fn context_lines(browser: &Browser) -> Result<Vec<(usize, String, bool)>> {
+    let lines = browser
+        .script(
+            "return [...document.querySelectorAll('[data-testid=context-line]')].map(li => [
+                Number(li.querySelector('.line-no').textContent),
+                li.querySelector('[data-testid=context-message]').textContent,
+                li.classList.contains('current')]);",
+            vec![],
+        )
+        .await?;
+    Ok(serde_json::from_value(lines)?)
+}
+
+/// Waits until the context shows `count` lines around a record on line `line`.
+async fn wait_context(
+    browser: &Browser,
+    line: usize,
+    count: usize,
+) -> Result<Vec<(usize, String, bool)>> {
+    browser
+        .wait_for("the context", async |b| {
+            let lines = context_lines(b).await?;
+            let current = lines.iter().find(|l| l.2).map(|l| l.0);
+            Ok(if lines.len() == count && current == Some(line) {
+                Ok(lines)
+            } else {
+                Err(format!("{} lines around line {current:?}", lines.len()))
+            })
+        })
+        .await
+}
+
+#[tokio::test]
+async fn the_context_of_a_hit_is_the_lines_around_it_in_its_source_file() {
+    let file = samples().join("loghub/OpenSSH_2k.log");
+    let source_lines: Vec<String> = std::fs::read_to_string(&file)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    let Served { url, .. } = &serve_bundle("ssh", std::slice::from_ref(&file));
+    run("viewer_context", async |browser| {
+        browser.goto(url).await?;
+        wait_total(browser, 2000).await?;
+        browser.wait_gone("import-progress").await?;
+        // A hit in the middle of the file: the context ignores the query.
+        browser
+            .type_and_enter("search", "\"Received disconnect\"")
+            .await?;
+        browser
+            .wait_text("total", "the hits", |t| t != "2,000 records")
+            .await?;
+        browser
+            .script(
+                "document.querySelector('[data-testid=row][data-index=\"40\"]').click()",
+                vec![],
+            )
+            .await?;
+        let message = browser
+            .wait_text("detail-message", "the hit", |t| {
+                t.contains("Received disconnect")
+            })
+            .await?;
+        browser.click("context-toggle").await?;
+        let hit_line = browser
+            .wait_for("the hit's line", async |b| {
+                let lines = context_lines(b).await?;
+                Ok(lines
+                    .iter()
+                    .find(|l| l.2)
+                    .map(|l| l.0)
+                    .ok_or_else(|| "no context yet".to_owned()))
+            })
+            .await?;
+        let lines = wait_context(browser, hit_line, 21).await?;
+        // The lines are the file's, in its order, 10 on each side of the hit.
+        for (i, (line, text, current)) in lines.iter().enumerate() {
+            ensure!(
+                *line == hit_line - 10 + i,
+                "line numbers not consecutive: {lines:?}"
+            );
+            ensure!(
+                source_lines[line - 1].ends_with(text.as_str()),
+                "line {line} shows {text:?}, the file has {:?}",
+                source_lines[line - 1]
+            );
+            ensure!(
+                *current == (*line == hit_line),
+                "the mark is on line {line}"
+            );
+        }
+        ensure!(lines[10].1 == message, "the marked line is not the record");
+        ensure!(
+            lines.iter().any(|l| !l.1.contains("Received disconnect")),
+            "the context kept to the query"
+        );
+        // Earlier widens it upwards.
+        browser.click("context-earlier").await?;
+        let lines = wait_context(browser, hit_line, 46).await?;
+        ensure!(
+            lines[0].0 == hit_line - 35,
+            "earlier starts at line {}",
+            lines[0].0
+        );
+        // A line of the context opens in the pane, and the context stays open around it.
+        browser
+            .script(
+                "document.querySelectorAll('[data-testid=context-line]')[36].click()",
+                vec![],
+            )
+            .await?;
+        let next = &source_lines[hit_line];
+        browser
+            .wait_text("detail-message", "the next line", |t| next.ends_with(t))
+            .await?;
+        wait_context(browser, hit_line + 1, 21).await?;
+        browser.save_artifacts("screenshot-context").await;
+        browser.assert_no_console_errors().await
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn a_damaged_bundle_gives_a_banner_keeps_its_valid_records_and_harms_nothing_stored() {
     let dir = tempfile::tempdir().unwrap();

@@ -28,6 +28,8 @@ const MAX_PAGE: u32 = 1000;
 const MAX_BUCKETS: u32 = 2000;
 /// Values per facet at most.
 const MAX_FACETS: u32 = 200;
+/// Records on each side of a context at most.
+const MAX_CONTEXT: u32 = 1000;
 
 /// The store, once open, or why it is not; and the imports running on it.
 pub(crate) struct Service {
@@ -239,6 +241,16 @@ impl Service {
                 ),
                 Request::Record { id } => Response::Record {
                     detail: service.store()?.record(id).map_err(store_error)?,
+                },
+                Request::Context { id, before, after } => Response::Context {
+                    context: service
+                        .store()?
+                        .context(
+                            id,
+                            before.min(MAX_CONTEXT) as usize,
+                            after.min(MAX_CONTEXT) as usize,
+                        )
+                        .map_err(store_error)?,
                 },
                 Request::Library => Response::Library {
                     bundles: service.store()?.bundles().map_err(store_error)?,

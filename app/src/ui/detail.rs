@@ -1,15 +1,19 @@
 //! The selected record: every field, the structured fields as pretty JSON, the raw line, copy
-//! buttons, and "filter by this value" on any field; a trace id filters to its trace.
+//! buttons, "filter by this value" on any field, and the context around it in its source; a
+//! trace id filters to its trace.
 
 use leptos::prelude::*;
 use trawl_protocol::{results::level_name, Detail};
 
+use super::context::ContextLines;
 use crate::{format, session::Session};
 
 /// The detail pane; present while a record is selected.
 #[component]
 pub fn DetailPane() -> impl IntoView {
     let session = expect_context::<Session>();
+    // Whether the context is open: kept while the user moves from record to record.
+    let context_shown = RwSignal::new(false);
     move || {
         session.selected.get()?;
         Some(view! {
@@ -21,7 +25,7 @@ pub fn DetailPane() -> impl IntoView {
                     </button>
                 </div>
                 {move || match session.detail.get() {
-                    Some(detail) => view! { <DetailBody detail /> }.into_any(),
+                    Some(detail) => view! { <DetailBody detail context_shown /> }.into_any(),
                     None => view! { <p class="note">"Loading…"</p> }.into_any(),
                 }}
             </aside>
@@ -30,7 +34,7 @@ pub fn DetailPane() -> impl IntoView {
 }
 
 #[component]
-fn DetailBody(detail: Detail) -> impl IntoView {
+fn DetailBody(detail: Detail, context_shown: RwSignal<bool>) -> impl IntoView {
     let session = expect_context::<Session>();
     let row = detail.row;
     let mut fields: Vec<(String, String, String)> = Vec::new();
@@ -73,6 +77,7 @@ fn DetailBody(detail: Detail) -> impl IntoView {
     let trace = row.trace_id.clone();
     let raw = detail.raw;
     let message = row.message;
+    let (id, source) = (row.id, row.source.clone());
     view! {
         <dl class="fields">
             <dt>"time"</dt>
@@ -109,6 +114,7 @@ fn DetailBody(detail: Detail) -> impl IntoView {
         </dl>
         <h3>"Message" <CopyButton text=message.clone() /></h3>
         <pre class="message" data-testid="detail-message">{message}</pre>
+        <ContextLines id source shown=context_shown />
         {pretty.map(|pretty| view! {
             <h3>"Fields" <CopyButton text=pretty.clone() /></h3>
             <pre class="json" data-testid="detail-fields">{pretty}</pre>

@@ -1,5 +1,6 @@
 //! The viewer's components. [`App`] lays them out and owns the keyboard.
 
+mod context;
 mod detail;
 mod facets;
 mod histogram;

@@ -16,11 +16,12 @@ pub mod results;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 pub use results::{
-    BundleSummary, Cursor, Detail, Facet, FacetValue, Histogram, Order, Overview, Page, Row,
+    BundleSummary, Context, Cursor, Detail, Facet, FacetValue, Histogram, Order, Overview, Page,
+    Row,
 };
 
 /// Version of the message shapes below. Bump it on any change that an older peer would misread.
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// Correlates a [`Request`] with its reply. Unique per app session.
 pub type RequestId = u64;
@@ -70,6 +71,8 @@ pub enum Request {
     },
     /// One record with its raw line and bundle.
     Record { id: i64 },
+    /// Up to `before` and `after` records around record `id` from the same source.
+    Context { id: i64, before: u32, after: u32 },
     /// The bundles in the store.
     Library,
     /// Remove a bundle's records from the store.
@@ -106,6 +109,8 @@ pub enum Response {
     Overview(Overview),
     /// Answer to [`Request::Record`]; `None` when there is no such record (any more).
     Record { detail: Option<Detail> },
+    /// Answer to [`Request::Context`]; `None` when there is no such record (any more).
+    Context { context: Option<Context> },
     /// Answer to [`Request::Library`].
     Library { bundles: Vec<BundleSummary> },
     /// Answer to [`Request::DeleteBundle`]: how many records went.
@@ -318,9 +323,30 @@ mod tests {
                 buckets: 120,
                 facet_limit: 20,
             },
+            Request::Context {
+                id: i64::MAX - 2,
+                before: 10,
+                after: 30,
+            },
         ] {
             let msg = ToWorker { id: 7, request };
             assert_eq!(decode::<ToWorker>(&encode(&msg)).unwrap(), msg);
+        }
+    }
+
+    fn row(id: i64) -> Row {
+        Row {
+            id,
+            ts_nanos: None,
+            level: None,
+            service: None,
+            host: None,
+            trace_id: None,
+            span_id: None,
+            message: format!("line {id}"),
+            fields: None,
+            source: Some("app.log".into()),
+            line: Some(id as u64),
         }
     }
 
@@ -439,6 +465,20 @@ mod tests {
             FromWorker::Reply {
                 id: 11,
                 result: Ok(Response::Deleted { records: 3 }),
+            },
+            FromWorker::Reply {
+                id: 12,
+                result: Ok(Response::Context { context: None }),
+            },
+            FromWorker::Reply {
+                id: 13,
+                result: Ok(Response::Context {
+                    context: Some(Context {
+                        before: vec![row(1)],
+                        record: row(2),
+                        after: vec![row(3), row(4)],
+                    }),
+                }),
             },
         ];
         for msg in messages {

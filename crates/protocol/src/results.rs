@@ -44,6 +44,17 @@ pub struct Detail {
     pub bundle: String,
 }
 
+/// Records around one record from the same source, in line order: what a person reads to see
+/// what led up to a hit and what followed it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Context {
+    /// The records before it, oldest first.
+    pub before: Vec<Row>,
+    pub record: Row,
+    /// The records after it.
+    pub after: Vec<Row>,
+}
+
 /// Which end of the results a page starts from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

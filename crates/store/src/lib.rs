@@ -30,9 +30,10 @@ pub mod tokenizer;
 pub use console::{ConsoleError, ConsoleLimits, ConsoleResult};
 pub use import::{Flow, ImportOptions, Progress, SegmentImport, SegmentReport};
 pub use query::{Query, QueryError};
-pub use search::{Context, Gap};
+pub use search::Gap;
 pub use trawl_protocol::results::{
-    BundleSummary, Cursor, Detail, Facet, FacetValue, Histogram, Order, Overview, Page, Row,
+    BundleSummary, Context, Cursor, Detail, Facet, FacetValue, Histogram, Order, Overview, Page,
+    Row,
 };
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension};

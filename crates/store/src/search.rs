@@ -14,7 +14,8 @@ use serde::Serialize;
 use crate::key;
 use crate::query::{compile, json_lookup, Compiled, Frag, Query};
 use crate::{
-    Cursor, Detail, Facet, FacetValue, Histogram, Order, Overview, Page, Result, Row, Store,
+    Context, Cursor, Detail, Facet, FacetValue, Histogram, Order, Overview, Page, Result, Row,
+    Store,
 };
 
 const ROW_COLUMNS: &str =
@@ -94,14 +95,6 @@ fn top(counts: HashMap<Option<String>, u64>, limit: usize) -> Vec<FacetValue> {
     values.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
     values.truncate(limit);
     values
-}
-
-/// Records around one record, from the same source, in line order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Context {
-    pub before: Vec<Row>,
-    pub record: Row,
-    pub after: Vec<Row>,
 }
 
 /// A silence in one source longer than asked for.

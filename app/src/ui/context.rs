@@ -1,0 +1,104 @@
+//! Context around a record: the lines before and after it in the same source, as the source
+//! had them (line order), whatever the query. "Earlier" and "Later" widen it; a line opens in
+//! the detail pane, and the context stays open around it.
+
+use leptos::{prelude::*, task::spawn_local};
+use trawl_protocol::{results::level_name, Context, Row};
+
+use crate::{format, session::Session};
+
+/// Lines shown on each side at first.
+const FIRST_LINES: u32 = 10;
+/// Lines added by "Earlier" or "Later".
+const MORE_LINES: u32 = 25;
+
+/// The context section of the detail pane for record `id`. `shown` outlives the record, so
+/// the context stays open while the user walks through it.
+#[component]
+pub fn ContextLines(id: i64, source: Option<String>, shown: RwSignal<bool>) -> impl IntoView {
+    let session = expect_context::<Session>();
+    let span = RwSignal::new((FIRST_LINES, FIRST_LINES));
+    let context = RwSignal::new(None::<Context>);
+    Effect::new(move |_| {
+        let (before, after) = span.get();
+        if shown.get() {
+            spawn_local(async move {
+                let found = session.context(id, before, after).await;
+                // A wider span asked for meanwhile answers later and replaces this one; a
+                // record closed meanwhile took these signals with it.
+                if span.try_get_untracked() == Some((before, after)) {
+                    context.try_set(found);
+                }
+            });
+        }
+    });
+    let toggle = move |_| shown.update(|s| *s = !*s);
+    let where_from = source.map_or_else(
+        || "records without a source, in time order".to_owned(),
+        |source| format!("in {source}"),
+    );
+    view! {
+        <h3>
+            "Context"
+            <button class="copy" data-testid="context-toggle" on:click=toggle>
+                {move || if shown.get() { "hide" } else { "show" }}
+            </button>
+        </h3>
+        {move || shown.get().then(|| view! {
+            <p class="note context-source">{where_from.clone()}</p>
+            {move || context.get().map(|context| {
+                let (before, after) = span.get_untracked();
+                let earlier = context.before.len() as u32 >= before;
+                let later = context.after.len() as u32 >= after;
+                let lines = context
+                    .before
+                    .into_iter()
+                    .map(|row| (row, false))
+                    .chain(std::iter::once((context.record, true)))
+                    .chain(context.after.into_iter().map(|row| (row, false)));
+                view! {
+                    {earlier.then(|| view! {
+                        <button
+                            class="context-more"
+                            data-testid="context-earlier"
+                            on:click=move |_| span.update(|s| s.0 += MORE_LINES)
+                        >"Earlier"</button>
+                    })}
+                    <ol class="context" data-testid="context">
+                        {lines.map(|(row, current)| view! { <ContextLine row current /> }).collect_view()}
+                    </ol>
+                    {later.then(|| view! {
+                        <button
+                            class="context-more"
+                            data-testid="context-later"
+                            on:click=move |_| span.update(|s| s.1 += MORE_LINES)
+                        >"Later"</button>
+                    })}
+                }
+            })}
+        })}
+    }
+}
+
+/// One line of the context; the record it is around is marked. A click opens it.
+#[component]
+fn ContextLine(row: Row, current: bool) -> impl IntoView {
+    let session = expect_context::<Session>();
+    let id = row.id;
+    let level = level_name(row.level);
+    view! {
+        <li
+            class="context-line"
+            class:current=current
+            aria-current=current.then_some("true")
+            data-testid="context-line"
+            data-id=id.to_string()
+            on:click=move |_| session.selected.set(Some(id))
+        >
+            <span class="line-no">{row.line}</span>
+            <span class="time">{move || format::maybe_time(row.ts_nanos, session.utc.get())}</span>
+            <span class=format!("level level-{level}")>{row.level.map(|_| level)}</span>
+            <span class="text" data-testid="context-message">{row.message}</span>
+        </li>
+    }
+}
