@@ -53,6 +53,9 @@ pub struct Session {
     /// The record open in the detail pane.
     pub selected: RwSignal<Option<i64>>,
     pub detail: RwSignal<Option<Detail>>,
+    /// Whether the detail pane shows the context around the record (kept from record to
+    /// record).
+    pub context: RwSignal<bool>,
     /// Problems to show in the banner (import failures, findings, worker errors).
     pub errors: RwSignal<Vec<String>>,
     pub imports: RwSignal<Vec<RunningImport>>,
@@ -90,6 +93,7 @@ impl Session {
             cursor: RwSignal::new(None),
             selected: RwSignal::new(None),
             detail: RwSignal::new(None),
+            context: RwSignal::new(false),
             errors: RwSignal::new(Vec::new()),
             imports: RwSignal::new(Vec::new()),
             library: RwSignal::new(Vec::new()),

@@ -8,6 +8,7 @@
 //! | `q` | the query text |
 //! | `from`, `to` | the picked time range, Unix nanoseconds |
 //! | `record` | the record open in the detail pane |
+//! | `context=1` | the detail pane shows the context around the record |
 //! | `order=oldest` | oldest first (newest first otherwise) |
 //! | `tz=local` | local times (UTC otherwise) |
 
@@ -31,6 +32,9 @@ pub fn restore(session: Session) -> Vec<String> {
         to_nanos: number("to"),
     });
     session.selected.set(number("record"));
+    session
+        .context
+        .set(params.get("context").as_deref() == Some("1"));
     if params.get("order").as_deref() == Some("oldest") {
         session.order.set(Order::OldestFirst);
     }
@@ -69,6 +73,9 @@ pub fn follow(session: Session) {
         }
         if let Some(id) = session.selected.get() {
             params.append("record", &id.to_string());
+            if session.context.get() {
+                params.append("context", "1");
+            }
         }
         if session.order.get() == Order::OldestFirst {
             params.append("order", "oldest");

@@ -400,6 +400,14 @@ async fn the_context_of_a_hit_is_the_lines_around_it_in_its_source_file() {
             .await?;
         wait_context(browser, hit_line + 1, 21).await?;
         browser.save_artifacts("screenshot-context").await;
+        // The open context is part of the link: a reload shows it around the same record.
+        let here = browser.script("return location.href", vec![]).await?;
+        ensure!(
+            here.as_str().is_some_and(|h| h.contains("context=1")),
+            "the context is not in the URL: {here}"
+        );
+        browser.reload().await?;
+        wait_context(browser, hit_line + 1, 21).await?;
         browser.assert_no_console_errors().await
     })
     .await;

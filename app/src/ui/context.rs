@@ -12,11 +12,12 @@ const FIRST_LINES: u32 = 10;
 /// Lines added by "Earlier" or "Later".
 const MORE_LINES: u32 = 25;
 
-/// The context section of the detail pane for record `id`. `shown` outlives the record, so
-/// the context stays open while the user walks through it.
+/// The context section of the detail pane for record `id` (from `source`). Whether it is open
+/// is the session's, so it stays open while the user walks through it (and is in the URL).
 #[component]
-pub fn ContextLines(id: i64, source: Option<String>, shown: RwSignal<bool>) -> impl IntoView {
+pub fn ContextLines(id: i64, source: Option<String>) -> impl IntoView {
     let session = expect_context::<Session>();
+    let shown = session.context;
     let span = RwSignal::new((FIRST_LINES, FIRST_LINES));
     let context = RwSignal::new(None::<Context>);
     Effect::new(move |_| {

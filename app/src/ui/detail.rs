@@ -12,8 +12,6 @@ use crate::{format, session::Session};
 #[component]
 pub fn DetailPane() -> impl IntoView {
     let session = expect_context::<Session>();
-    // Whether the context is open: kept while the user moves from record to record.
-    let context_shown = RwSignal::new(false);
     move || {
         session.selected.get()?;
         Some(view! {
@@ -25,7 +23,7 @@ pub fn DetailPane() -> impl IntoView {
                     </button>
                 </div>
                 {move || match session.detail.get() {
-                    Some(detail) => view! { <DetailBody detail context_shown /> }.into_any(),
+                    Some(detail) => view! { <DetailBody detail /> }.into_any(),
                     None => view! { <p class="note">"Loading…"</p> }.into_any(),
                 }}
             </aside>
@@ -34,7 +32,7 @@ pub fn DetailPane() -> impl IntoView {
 }
 
 #[component]
-fn DetailBody(detail: Detail, context_shown: RwSignal<bool>) -> impl IntoView {
+fn DetailBody(detail: Detail) -> impl IntoView {
     let session = expect_context::<Session>();
     let row = detail.row;
     let mut fields: Vec<(String, String, String)> = Vec::new();
@@ -114,7 +112,7 @@ fn DetailBody(detail: Detail, context_shown: RwSignal<bool>) -> impl IntoView {
         </dl>
         <h3>"Message" <CopyButton text=message.clone() /></h3>
         <pre class="message" data-testid="detail-message">{message}</pre>
-        <ContextLines id source shown=context_shown />
+        <ContextLines id source />
         {pretty.map(|pretty| view! {
             <h3>"Fields" <CopyButton text=pretty.clone() /></h3>
             <pre class="json" data-testid="detail-fields">{pretty}</pre>
