@@ -81,14 +81,24 @@ pub fn ContextLines(id: i64, source: Option<String>) -> impl IntoView {
     }
 }
 
-/// One line of the context; the record it is around is marked. A click opens it.
+/// One line of the context; the record it is around is marked and scrolled to the middle of
+/// the pane. A click opens it.
 #[component]
 fn ContextLine(row: Row, current: bool) -> impl IntoView {
     let session = expect_context::<Session>();
     let id = row.id;
     let level = level_name(row.level);
+    let node = NodeRef::<leptos::html::Li>::new();
+    Effect::new(move |_| {
+        if let Some(li) = node.get().filter(|_| current) {
+            let options = web_sys::ScrollIntoViewOptions::new();
+            options.set_block(web_sys::ScrollLogicalPosition::Center);
+            li.scroll_into_view_with_scroll_into_view_options(&options);
+        }
+    });
     view! {
         <li
+            node_ref=node
             class="context-line"
             class:current=current
             aria-current=current.then_some("true")
