@@ -4,6 +4,8 @@
 //! The bars of each level are one SVG path: a refresh during an import replaces seven elements,
 //! not a thousand rectangles (their style and layout cost frames).
 
+use std::fmt::Write;
+
 use leptos::{ev, prelude::*};
 use trawl_protocol::results::LEVEL_NAMES;
 
@@ -163,14 +165,16 @@ fn bars(overview: &trawl_protocol::Overview) -> impl IntoView {
             }
             let height = count as f64 / peak * HEIGHT;
             y -= height;
-            paths[code].push_str(&format!(
+            // Writing to a String cannot fail.
+            let _ = write!(
+                paths[code],
                 "M{:.2} {:.2}h{:.2}v{:.2}h{:.2}z",
                 i as f64 * width,
                 y,
                 width * 0.9,
                 height,
                 -width * 0.9
-            ));
+            );
         }
     }
     paths
