@@ -586,16 +586,19 @@ fn segment_payloads(bundle: &Path) -> Vec<Value> {
         .collect()
 }
 
+/// Bundles `DIR/ssh` and `DIR/hdfs`, each of one loghub sample (2,000 records each).
+fn ssh_and_hdfs(dir: &Path) -> (PathBuf, PathBuf) {
+    let sample = |name: &str| vec![samples().join("loghub").join(name)];
+    (
+        ingest(dir, "ssh", &sample("OpenSSH_2k.log")).unwrap(),
+        ingest(dir, "hdfs", &sample("HDFS_2k.log")).unwrap(),
+    )
+}
+
 #[tokio::test]
 async fn bundles_open_from_the_folder_picker_and_by_dropping_files() {
     let dir = tempfile::tempdir().unwrap();
-    let ssh = ingest(
-        dir.path(),
-        "ssh",
-        &[samples().join("loghub/OpenSSH_2k.log")],
-    )
-    .unwrap();
-    let hdfs = ingest(dir.path(), "hdfs", &[samples().join("loghub/HDFS_2k.log")]).unwrap();
+    let (ssh, hdfs) = ssh_and_hdfs(dir.path());
     let server = Server::start(&trawl_bin(), &site_dir(), "/").unwrap();
     let url = server.url().to_owned();
     run("viewer_picker_and_drop", async |browser| {
@@ -679,13 +682,7 @@ async fn after_an_import_the_viewer_reopens_offline_with_its_records() {
 #[tokio::test]
 async fn a_host_page_drives_the_embedded_viewer_with_post_message() {
     let dir = tempfile::tempdir().unwrap();
-    let ssh = ingest(
-        dir.path(),
-        "ssh",
-        &[samples().join("loghub/OpenSSH_2k.log")],
-    )
-    .unwrap();
-    let hdfs = ingest(dir.path(), "hdfs", &[samples().join("loghub/HDFS_2k.log")]).unwrap();
+    let (ssh, hdfs) = ssh_and_hdfs(dir.path());
     let cache = dir.path().join("cache.sqlite");
     let server = Server::with_bundles(&trawl_bin(), &site_dir(), "/", &[&ssh]).unwrap();
     // The example host page that `trawl serve` serves: it opens `?bundle=` and sets `?q=`.
