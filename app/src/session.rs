@@ -348,6 +348,7 @@ impl Session {
         spawn_local(async move {
             let mut started = None;
             let reply = worker_client::request_tracked(request, files, |id| {
+                timing::mark(&format!("trawl:import-start:{bundle}"));
                 started = Some(id);
                 self.imports.update(|list| {
                     list.push(RunningImport {
@@ -455,7 +456,8 @@ fn now_ms() -> f64 {
 
 /// User Timing marks and measures, for the browser's performance tools and the viewer
 /// benchmark (`scripts/bench-viewer.sh`): `trawl:first-results` (the first non-empty page
-/// shown since the page loaded), `trawl:imported:<bundle>` (an import ended), and a
+/// shown since the page loaded), `trawl:import-start:<bundle>` (an import was asked of the
+/// worker), `trawl:imported:<bundle>` (an import ended), and a
 /// `trawl:search` measure per search (from its `trawl:search-start` mark to its first page)
 /// and a `trawl:refresh` measure (to its histogram and facets, the last of its answers).
 mod timing {

@@ -4,8 +4,12 @@
 //! - time from opening the link to the first results shown, and to the import's end;
 //! - import records/s in the browser against `trawl query` importing the same bundle natively;
 //! - search round trips through the worker (request to first page shown), p50/p95;
-//! - frame times (requestAnimationFrame deltas) during the import and while scrolling through
-//!   100,000 rows, and the main thread's long tasks;
+//! - frame times (requestAnimationFrame deltas) while the app starts, during the import (from
+//!   the app asking the worker for it to its end) and while scrolling through 100,000 rows, and
+//!   the main thread's long tasks and long animation frames;
+//! - with `TRAWL_BENCH_TRACE=1` (or a list of Chrome trace categories), a Chrome trace of the
+//!   import saved under `tests/artifacts/`, and the page main thread's work in it, by the clock
+//!   and by CPU time;
 //! - the tab's memory during the import: its renderer's private memory footprint (Chrome's
 //!   measure) and resident size.
 //!
@@ -25,6 +29,12 @@ use std::{
 use anyhow::{ensure, Context, Result};
 use serde_json::{json, Value};
 use trawl_e2e::{site_dir, thousands, trawl_bin, Browser, Profile, Server};
+
+/// The Chrome trace categories recorded with `TRAWL_BENCH_TRACE=1`: what the renderer's threads
+/// did (script, style, layout, paint), as DevTools' performance panel records it, and the
+/// app's marks. chromedriver keeps at most 100,000 events: the tasks of every thread
+/// (`toplevel`, `disabled-by-default-devtools.timeline`) fill that before a 1M import ends.
+const TRACE_CATEGORIES: &str = "devtools.timeline,blink.user_timing";
 
 /// Rows scrolled through in the scrolling measurement.
 const SCROLL_ROWS: u64 = 100_000;
@@ -73,7 +83,17 @@ async fn main() -> Result<()> {
     );
 
     let server = Server::with_bundles(&trawl_bin(), &site_dir(), "/", &[&bundle])?;
-    let browser = Browser::launch(Profile::fresh()).await?;
+    let browser = match std::env::var("TRAWL_BENCH_TRACE") {
+        Ok(categories) if !categories.is_empty() => {
+            let categories = if categories == "1" {
+                TRACE_CATEGORIES
+            } else {
+                &categories
+            };
+            Browser::launch_tracing(Profile::fresh(), categories).await?
+        }
+        _ => Browser::launch(Profile::fresh()).await?,
+    };
     let outcome = measure(&browser, &server, records, native_rate).await;
     if outcome.is_err() {
         eprintln!(
@@ -127,7 +147,22 @@ async fn measure(
         );
         tokio::time::sleep(Duration::from_millis(250)).await;
     };
-    let import_frames = stop_frame_recorder(browser).await?;
+    let frames = stop_frame_recorder(browser).await?;
+    // The app's own start (its first mount, while the store worker compiles) comes before the
+    // import is asked for: its frames are counted apart.
+    let import_start = marks(browser)
+        .await?
+        .get("trawl:import-start:bench")
+        .copied()
+        .context("no import-start mark")?;
+    let (start_frames, import_frames): (Vec<Frame>, Vec<Frame>) =
+        frames.into_iter().partition(|f| f.end < import_start);
+    let start_frames: Vec<f64> = start_frames.iter().map(|f| f.ms).collect();
+    let import_frames: Vec<f64> = import_frames.iter().map(|f| f.ms).collect();
+    let trace = browser.trace_events().await?;
+    if !trace.is_empty() {
+        print_trace(&trace)?;
+    }
     let peak_memory = memory.stop();
     let (first_results_ms, imported_ms) =
         (imported.0.context("no first results mark")?, imported.1);
@@ -153,6 +188,7 @@ async fn measure(
         "browser import: {browser_rate:.0} records/s (incl. page start and fetch) = {:.2}x native",
         browser_rate / native_rate
     );
+    print_frames("frames while the app starts", &start_frames);
     print_frames("frames during the import", &import_frames);
     println!(
         "tab memory peak during the import: {:.0} MB private footprint ({:.0} MB RSS); \
@@ -232,6 +268,7 @@ async fn measure(
         "import_s": imported_ms / 1000.0,
         "import_records_per_s": browser_rate,
         "import_vs_native": browser_rate / native_rate,
+        "start_frames": frame_summary(&start_frames),
         "import_frames": frame_summary(&import_frames),
         "tab_private_footprint_mb": mb(peak_memory.tab.private_footprint),
         "tab_rss_mb": mb(peak_memory.tab.rss),
@@ -339,6 +376,12 @@ async fn measures(browser: &Browser, name: &str) -> Result<Vec<f64>> {
     Ok(serde_json::from_value(all)?)
 }
 
+/// One animation frame: when it began (ms since navigation) and how long after the one before.
+struct Frame {
+    end: f64,
+    ms: f64,
+}
+
 /// Records the delta between animation frames, and long tasks, until stopped.
 async fn start_frame_recorder(browser: &Browser) -> Result<()> {
     browser
@@ -346,7 +389,7 @@ async fn start_frame_recorder(browser: &Browser) -> Result<()> {
             "window.__frames = []; window.__longTasks = [];
              let last = performance.now();
              const tick = (now) => {
-                 window.__frames.push(now - last); last = now;
+                 window.__frames.push({ end: now, ms: now - last }); last = now;
                  if (!window.__stopFrames) requestAnimationFrame(tick);
              };
              requestAnimationFrame(tick);
@@ -377,7 +420,7 @@ async fn start_frame_recorder(browser: &Browser) -> Result<()> {
     Ok(())
 }
 
-async fn stop_frame_recorder(browser: &Browser) -> Result<Vec<f64>> {
+async fn stop_frame_recorder(browser: &Browser) -> Result<Vec<Frame>> {
     let frames = browser
         .script(
             "window.__stopFrames = true; return window.__frames.slice(1);",
@@ -392,7 +435,109 @@ async fn stop_frame_recorder(browser: &Browser) -> Result<Vec<f64>> {
         long.iter().copied().fold(0.0, f64::max)
     );
     print_long_frames(browser).await?;
-    Ok(serde_json::from_value(frames)?)
+    Ok(frames
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|f| Frame {
+            end: f["end"].as_f64().unwrap_or(0.0),
+            ms: f["ms"].as_f64().unwrap_or(0.0),
+        })
+        .collect())
+}
+
+/// Saves the import's Chrome trace (open it in Perfetto UI or `chrome://tracing`) and prints
+/// what the page's main thread did from the import's start: how many of its tasks took longer
+/// than a frame by the clock and by their own CPU time, and the longest ones with the longest
+/// things they did. A task whose CPU time is a fraction of its wall time was waiting for a
+/// core, not working.
+fn print_trace(events: &[Value]) -> Result<()> {
+    let dir = trawl_e2e::artifacts_dir();
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join("import-trace.json");
+    std::fs::write(&path, json!({ "traceEvents": events }).to_string())?;
+    let ms = |e: &Value, key: &str| e[key].as_f64().unwrap_or(0.0) / 1000.0;
+    let span = events
+        .iter()
+        .filter(|e| e["ts"].as_f64().is_some_and(|ts| ts > 0.0))
+        .fold((f64::MAX, f64::MIN), |(lo, hi), e| {
+            (lo.min(ms(e, "ts")), hi.max(ms(e, "ts")))
+        });
+    println!(
+        "  Chrome trace: {} ({} events over {:.1} s; chromedriver keeps the first 100,000)",
+        path.display(),
+        events.len(),
+        (span.1 - span.0) / 1000.0
+    );
+    // The page's main thread is the one that marked the import's start.
+    let Some(start) = events
+        .iter()
+        .find(|e| e["name"] == "trawl:import-start:bench" && e["ph"] == "I")
+    else {
+        println!("  (the trace ends before the import starts)");
+        return Ok(());
+    };
+    let on_main = |e: &Value| e["pid"] == start["pid"] && e["tid"] == start["tid"];
+    let from = ms(start, "ts");
+    // Its tasks: the outermost events on it (an event inside another one is part of it).
+    let mut on_thread: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["ph"] == "X" && on_main(e) && ms(e, "ts") >= from)
+        .collect();
+    on_thread.sort_by(|a, b| f64::total_cmp(&ms(a, "ts"), &ms(b, "ts")));
+    let mut tasks: Vec<&Value> = Vec::new();
+    let mut busy_until = f64::MIN;
+    for e in on_thread {
+        if ms(e, "ts") >= busy_until {
+            busy_until = ms(e, "ts") + ms(e, "dur");
+            tasks.push(e);
+        }
+    }
+    let frame_ms = 1000.0 / 60.0;
+    let by_wall = tasks.iter().filter(|e| ms(e, "dur") > frame_ms).count();
+    let by_cpu = tasks.iter().filter(|e| ms(e, "tdur") > frame_ms).count();
+    let cpu: f64 = tasks.iter().map(|e| ms(e, "tdur")).sum();
+    println!(
+        "  page main thread over {:.1} s of the import: {} pieces of work, {cpu:.0} ms of CPU; \
+         over {frame_ms:.1} ms: {by_wall} by the clock, {by_cpu} by their CPU time",
+        (span.1 - from) / 1000.0,
+        tasks.len()
+    );
+    tasks.sort_by(|a, b| f64::total_cmp(&ms(b, "dur"), &ms(a, "dur")));
+    for task in tasks.iter().take(6).filter(|e| ms(e, "dur") > frame_ms) {
+        let (begin, end) = (ms(task, "ts"), ms(task, "ts") + ms(task, "dur"));
+        let mut inside: Vec<&Value> = events
+            .iter()
+            .filter(|e| {
+                e["ph"] == "X"
+                    && on_main(e)
+                    && !std::ptr::eq(*e, *task)
+                    && ms(e, "ts") >= begin
+                    && ms(e, "ts") + ms(e, "dur") <= end
+            })
+            .collect();
+        inside.sort_by(|a, b| f64::total_cmp(&ms(b, "tdur"), &ms(a, "tdur")));
+        let parts: Vec<String> = inside
+            .iter()
+            .take(4)
+            .map(|e| {
+                format!(
+                    "{} {:.1} ms (CPU {:.1})",
+                    e["name"].as_str().unwrap_or("?"),
+                    ms(e, "dur"),
+                    ms(e, "tdur")
+                )
+            })
+            .collect();
+        println!(
+            "    +{:.0} ms: {:.1} ms, CPU {:.1} ms: {}",
+            begin - from,
+            ms(task, "dur"),
+            ms(task, "tdur"),
+            parts.join(", ")
+        );
+    }
+    Ok(())
 }
 
 /// Prints the longest long animation frames (over 50 ms of main-thread work between two

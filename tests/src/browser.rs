@@ -28,17 +28,30 @@ pub struct Browser {
     client: Option<Client>,
     driver: Chromedriver,
     profile: Profile,
+    trace_categories: Option<String>,
 }
 
 impl Browser {
     /// Starts chromedriver and a headless Chromium on `profile`.
     pub async fn launch(profile: Profile) -> Result<Self> {
+        Self::start(profile, None).await
+    }
+
+    /// Starts chromedriver and a headless Chromium on `profile` that records a Chrome trace of
+    /// `categories` (comma-separated, as in `chrome://tracing`) from the start; read it with
+    /// [`Browser::trace_events`].
+    pub async fn launch_tracing(profile: Profile, categories: &str) -> Result<Self> {
+        Self::start(profile, Some(categories.to_owned())).await
+    }
+
+    async fn start(profile: Profile, trace_categories: Option<String>) -> Result<Self> {
         let driver = Chromedriver::start()?;
-        let client = connect(&driver, &profile).await?;
+        let client = connect(&driver, &profile, trace_categories.as_deref()).await?;
         Ok(Self {
             client: Some(client),
             driver,
             profile,
+            trace_categories,
         })
     }
 
@@ -52,7 +65,14 @@ impl Browser {
         if let Some(client) = self.client.take() {
             client.close().await.context("quitting Chromium")?;
         }
-        self.client = Some(connect(&self.driver, &self.profile).await?);
+        self.client = Some(
+            connect(
+                &self.driver,
+                &self.profile,
+                self.trace_categories.as_deref(),
+            )
+            .await?,
+        );
         Ok(())
     }
 
@@ -191,7 +211,7 @@ impl Browser {
 
     /// The browser console entries since the last call, as `LEVEL message` lines.
     pub async fn console(&self) -> Result<Vec<String>> {
-        let entries = self.client().issue_cmd(BrowserLog).await?;
+        let entries = self.client().issue_cmd(Log("browser")).await?;
         Ok(entries
             .as_array()
             .map(|entries| {
@@ -201,6 +221,27 @@ impl Browser {
                     .collect()
             })
             .unwrap_or_default())
+    }
+
+    /// The Chrome trace events recorded since the last call (or the launch), as the
+    /// `traceEvents` of Chrome's JSON trace format; empty unless launched with
+    /// [`Browser::launch_tracing`].
+    pub async fn trace_events(&self) -> Result<Vec<Value>> {
+        if self.trace_categories.is_none() {
+            return Ok(Vec::new());
+        }
+        let entries = self.client().issue_cmd(Log("performance")).await?;
+        let mut events = Vec::new();
+        for entry in entries.as_array().into_iter().flatten() {
+            let Some(message) = entry["message"].as_str() else {
+                continue;
+            };
+            let mut message: Value = serde_json::from_str(message)?;
+            if message["message"]["method"] == "Tracing.dataCollected" {
+                events.push(message["message"]["params"].take());
+            }
+        }
+        Ok(events)
     }
 
     /// Fails if the console holds any error since the last call.
@@ -234,9 +275,13 @@ impl Browser {
     }
 }
 
-async fn connect(driver: &Chromedriver, profile: &Profile) -> Result<Client> {
+async fn connect(
+    driver: &Chromedriver,
+    profile: &Profile,
+    trace_categories: Option<&str>,
+) -> Result<Client> {
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
-    let capabilities = json!({
+    let mut capabilities = json!({
         "browserName": "chrome",
         "goog:loggingPrefs": { "browser": "ALL" },
         "goog:chromeOptions": {
@@ -257,6 +302,14 @@ async fn connect(driver: &Chromedriver, profile: &Profile) -> Result<Client> {
             ]
         }
     });
+    if let Some(categories) = trace_categories {
+        capabilities["goog:loggingPrefs"]["performance"] = json!("ALL");
+        capabilities["goog:chromeOptions"]["perfLoggingPrefs"] = json!({
+            "traceCategories": categories,
+            "enableNetwork": false,
+            "enablePage": false,
+        });
+    }
     let capabilities = match capabilities {
         Value::Object(map) => map,
         _ => unreachable!("a JSON object literal"),
@@ -268,11 +321,12 @@ async fn connect(driver: &Chromedriver, profile: &Profile) -> Result<Client> {
         .context("starting a Chromium session")
 }
 
-/// chromedriver's log endpoint (not in the W3C standard, so not in fantoccini).
+/// chromedriver's log endpoint (not in the W3C standard, so not in fantoccini): the entries of
+/// one log (`browser`: the console; `performance`: trace events) since the last read.
 #[derive(Debug)]
-struct BrowserLog;
+struct Log(&'static str);
 
-impl WebDriverCompatibleCommand for BrowserLog {
+impl WebDriverCompatibleCommand for Log {
     fn endpoint(
         &self,
         base_url: &url::Url,
@@ -287,7 +341,7 @@ impl WebDriverCompatibleCommand for BrowserLog {
     fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
         (
             http::Method::POST,
-            Some(json!({"type": "browser"}).to_string()),
+            Some(json!({ "type": self.0 }).to_string()),
         )
     }
 }
