@@ -376,7 +376,7 @@ async fn measures(browser: &Browser, name: &str) -> Result<Vec<f64>> {
     Ok(serde_json::from_value(all)?)
 }
 
-/// One animation frame: when it began (ms since navigation) and how long after the one before.
+/// One animation frame: when it came (ms since navigation) and how long after the one before.
 struct Frame {
     end: f64,
     ms: f64,
@@ -484,7 +484,11 @@ fn print_trace(events: &[Value]) -> Result<()> {
         .iter()
         .filter(|e| e["ph"] == "X" && on_main(e) && ms(e, "ts") >= from)
         .collect();
-    on_thread.sort_by(|a, b| f64::total_cmp(&ms(a, "ts"), &ms(b, "ts")));
+    // By start, and an event before the ones it contains (a trace lists each at its end).
+    on_thread.sort_by(|a, b| {
+        f64::total_cmp(&ms(a, "ts"), &ms(b, "ts"))
+            .then(f64::total_cmp(&ms(b, "dur"), &ms(a, "dur")))
+    });
     let mut tasks: Vec<&Value> = Vec::new();
     let mut busy_until = f64::MIN;
     for e in on_thread {
