@@ -447,10 +447,10 @@ async fn stop_frame_recorder(browser: &Browser) -> Result<Vec<Frame>> {
 }
 
 /// Saves the import's Chrome trace (open it in Perfetto UI or `chrome://tracing`) and prints
-/// what the page's main thread did from the import's start: how many of its tasks took longer
-/// than a frame by the clock and by their own CPU time, and the longest ones with the longest
-/// things they did. A task whose CPU time is a fraction of its wall time was waiting for a
-/// core, not working.
+/// what the page's main thread did from the import's start: how many of its busy spells took
+/// longer than a frame by the clock and by their CPU time, and the longest ones with the
+/// longest things they did. A spell whose CPU time is a fraction of its wall time was waiting
+/// for a core, not working.
 fn print_trace(events: &[Value]) -> Result<()> {
     let dir = trawl_e2e::artifacts_dir();
     std::fs::create_dir_all(&dir)?;
@@ -479,7 +479,9 @@ fn print_trace(events: &[Value]) -> Result<()> {
     };
     let on_main = |e: &Value| e["pid"] == start["pid"] && e["tid"] == start["tid"];
     let from = ms(start, "ts");
-    // Its tasks: the outermost events on it (an event inside another one is part of it).
+    // Its busy spells: runs of outermost events (an event inside another is part of it) with
+    // less than a millisecond between them, as the style, layout and paint of one frame are.
+    // A spell's CPU time is the sum of its events'.
     let mut on_thread: Vec<&Value> = events
         .iter()
         .filter(|e| e["ph"] == "X" && on_main(e) && ms(e, "ts") >= from)
@@ -489,39 +491,39 @@ fn print_trace(events: &[Value]) -> Result<()> {
         f64::total_cmp(&ms(a, "ts"), &ms(b, "ts"))
             .then(f64::total_cmp(&ms(b, "dur"), &ms(a, "dur")))
     });
-    let mut tasks: Vec<&Value> = Vec::new();
-    let mut busy_until = f64::MIN;
+    let mut tasks: Vec<Spell> = Vec::new();
     for e in on_thread {
-        if ms(e, "ts") >= busy_until {
-            busy_until = ms(e, "ts") + ms(e, "dur");
-            tasks.push(e);
+        let (start, end) = (ms(e, "ts"), ms(e, "ts") + ms(e, "dur"));
+        match tasks.last_mut() {
+            Some(spell) if start < spell.end => {} // inside an event already counted
+            Some(spell) if start < spell.end + 1.0 => {
+                spell.end = end;
+                spell.cpu += ms(e, "tdur");
+                spell.parts.push(e);
+            }
+            _ => tasks.push(Spell {
+                start,
+                end,
+                cpu: ms(e, "tdur"),
+                parts: vec![e],
+            }),
         }
     }
     let frame_ms = 1000.0 / 60.0;
-    let by_wall = tasks.iter().filter(|e| ms(e, "dur") > frame_ms).count();
-    let by_cpu = tasks.iter().filter(|e| ms(e, "tdur") > frame_ms).count();
-    let cpu: f64 = tasks.iter().map(|e| ms(e, "tdur")).sum();
+    let by_wall = tasks.iter().filter(|t| t.end - t.start > frame_ms).count();
+    let by_cpu = tasks.iter().filter(|t| t.cpu > frame_ms).count();
+    let cpu: f64 = tasks.iter().map(|t| t.cpu).sum();
     println!(
-        "  page main thread over {:.1} s of the import: {} pieces of work, {cpu:.0} ms of CPU; \
+        "  page main thread over {:.1} s of the import: {} busy spells, {cpu:.0} ms of CPU; \
          over {frame_ms:.1} ms: {by_wall} by the clock, {by_cpu} by their CPU time",
         (span.1 - from) / 1000.0,
         tasks.len()
     );
-    tasks.sort_by(|a, b| f64::total_cmp(&ms(b, "dur"), &ms(a, "dur")));
-    for task in tasks.iter().take(6).filter(|e| ms(e, "dur") > frame_ms) {
-        let (begin, end) = (ms(task, "ts"), ms(task, "ts") + ms(task, "dur"));
-        let mut inside: Vec<&Value> = events
-            .iter()
-            .filter(|e| {
-                e["ph"] == "X"
-                    && on_main(e)
-                    && !std::ptr::eq(*e, *task)
-                    && ms(e, "ts") >= begin
-                    && ms(e, "ts") + ms(e, "dur") <= end
-            })
-            .collect();
-        inside.sort_by(|a, b| f64::total_cmp(&ms(b, "tdur"), &ms(a, "tdur")));
-        let parts: Vec<String> = inside
+    tasks.sort_by(|a, b| f64::total_cmp(&(b.end - b.start), &(a.end - a.start)));
+    for spell in tasks.iter().take(6).filter(|t| t.end - t.start > frame_ms) {
+        let mut parts = spell.parts.clone();
+        parts.sort_by(|a, b| f64::total_cmp(&ms(b, "tdur"), &ms(a, "tdur")));
+        let parts: Vec<String> = parts
             .iter()
             .take(4)
             .map(|e| {
@@ -535,13 +537,21 @@ fn print_trace(events: &[Value]) -> Result<()> {
             .collect();
         println!(
             "    +{:.0} ms: {:.1} ms, CPU {:.1} ms: {}",
-            begin - from,
-            ms(task, "dur"),
-            ms(task, "tdur"),
+            spell.start - from,
+            spell.end - spell.start,
+            spell.cpu,
             parts.join(", ")
         );
     }
     Ok(())
+}
+
+/// A time the page's main thread was busy without a break, in a trace.
+struct Spell<'a> {
+    start: f64,
+    end: f64,
+    cpu: f64,
+    parts: Vec<&'a Value>,
 }
 
 /// Prints the longest long animation frames (over 50 ms of main-thread work between two
