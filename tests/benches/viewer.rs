@@ -474,7 +474,7 @@ fn print_trace(events: &[Value]) -> Result<()> {
         .iter()
         .find(|e| e["name"] == "trawl:import-start:bench" && e["ph"] == "I")
     else {
-        println!("  (the trace ends before the import starts)");
+        println!("  (no import-start mark in the trace: it needs the blink.user_timing category)");
         return Ok(());
     };
     let on_main = |e: &Value| e["pid"] == start["pid"] && e["tid"] == start["tid"];
