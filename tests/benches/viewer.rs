@@ -139,7 +139,11 @@ async fn measure(
     let imported = loop {
         let marks = marks(browser).await?;
         if let Some(done) = marks.get("trawl:imported:bench") {
-            break (marks.get("trawl:first-results").copied(), *done);
+            break (
+                marks.get("trawl:import-start:bench").copied(),
+                marks.get("trawl:first-results").copied(),
+                *done,
+            );
         }
         ensure!(
             Instant::now() < deadline,
@@ -150,11 +154,7 @@ async fn measure(
     let frames = stop_frame_recorder(browser).await?;
     // The app's own start (its first mount, while the store worker compiles) comes before the
     // import is asked for: its frames are counted apart.
-    let import_start = marks(browser)
-        .await?
-        .get("trawl:import-start:bench")
-        .copied()
-        .context("no import-start mark")?;
+    let import_start = imported.0.context("no import-start mark")?;
     let (start_frames, import_frames): (Vec<Frame>, Vec<Frame>) =
         frames.into_iter().partition(|f| f.end < import_start);
     let start_frames: Vec<f64> = start_frames.iter().map(|f| f.ms).collect();
@@ -165,7 +165,7 @@ async fn measure(
     }
     let peak_memory = memory.stop();
     let (first_results_ms, imported_ms) =
-        (imported.0.context("no first results mark")?, imported.1);
+        (imported.1.context("no first results mark")?, imported.2);
     let total = browser.text("total").await?.unwrap_or_default();
     ensure!(
         total == format!("{} records", thousands(records)),
@@ -491,17 +491,17 @@ fn print_trace(events: &[Value]) -> Result<()> {
         f64::total_cmp(&ms(a, "ts"), &ms(b, "ts"))
             .then(f64::total_cmp(&ms(b, "dur"), &ms(a, "dur")))
     });
-    let mut tasks: Vec<Spell> = Vec::new();
+    let mut spells: Vec<Spell> = Vec::new();
     for e in on_thread {
         let (start, end) = (ms(e, "ts"), ms(e, "ts") + ms(e, "dur"));
-        match tasks.last_mut() {
+        match spells.last_mut() {
             Some(spell) if start < spell.end => {} // inside an event already counted
             Some(spell) if start < spell.end + 1.0 => {
                 spell.end = end;
                 spell.cpu += ms(e, "tdur");
                 spell.parts.push(e);
             }
-            _ => tasks.push(Spell {
+            _ => spells.push(Spell {
                 start,
                 end,
                 cpu: ms(e, "tdur"),
@@ -510,17 +510,17 @@ fn print_trace(events: &[Value]) -> Result<()> {
         }
     }
     let frame_ms = 1000.0 / 60.0;
-    let by_wall = tasks.iter().filter(|t| t.end - t.start > frame_ms).count();
-    let by_cpu = tasks.iter().filter(|t| t.cpu > frame_ms).count();
-    let cpu: f64 = tasks.iter().map(|t| t.cpu).sum();
+    let by_wall = spells.iter().filter(|s| s.end - s.start > frame_ms).count();
+    let by_cpu = spells.iter().filter(|s| s.cpu > frame_ms).count();
+    let cpu: f64 = spells.iter().map(|s| s.cpu).sum();
     println!(
         "  page main thread over {:.1} s of the import: {} busy spells, {cpu:.0} ms of CPU; \
          over {frame_ms:.1} ms: {by_wall} by the clock, {by_cpu} by their CPU time",
         (span.1 - from) / 1000.0,
-        tasks.len()
+        spells.len()
     );
-    tasks.sort_by(|a, b| f64::total_cmp(&(b.end - b.start), &(a.end - a.start)));
-    for spell in tasks.iter().take(6).filter(|t| t.end - t.start > frame_ms) {
+    spells.sort_by(|a, b| f64::total_cmp(&(b.end - b.start), &(a.end - a.start)));
+    for spell in spells.iter().take(6).filter(|s| s.end - s.start > frame_ms) {
         let mut parts = spell.parts.clone();
         parts.sort_by(|a, b| f64::total_cmp(&ms(b, "tdur"), &ms(a, "tdur")));
         let parts: Vec<String> = parts
