@@ -281,6 +281,72 @@ async fn the_keyboard_moves_through_results_and_opens_the_detail() {
     .await;
 }
 
+/// What the result list renders against what it shows: (rows in the view that are not
+/// rendered, rows rendered, rows in the view).
+async fn list_coverage(browser: &Browser, total: u64) -> Result<(u64, u64, u64)> {
+    let v = browser
+        .script(
+            "const list = document.querySelector('[data-testid=results]');
+             const row = 22;
+             const first = Math.floor(list.scrollTop / row);
+             const last = Math.min(Math.ceil((list.scrollTop + list.clientHeight) / row), arguments[0]) - 1;
+             const rendered = new Set([...list.querySelectorAll('[data-testid=row]')]
+                 .map(r => Number(r.dataset.index)));
+             let missing = 0;
+             for (let i = first; i <= last; i++) if (!rendered.has(i)) missing++;
+             return [missing, rendered.size, last - first + 1];",
+            vec![json!(total)],
+        )
+        .await?;
+    let n = |i: usize| v[i].as_u64().context("coverage");
+    Ok((n(0)?, n(1)?, n(2)?))
+}
+
+#[tokio::test]
+async fn the_result_list_renders_the_rows_in_view_and_few_more() {
+    let Served { url, .. } = &serve_bundle("ssh", &[samples().join("loghub/OpenSSH_2k.log")]);
+    run("viewer_list_window", async |browser| {
+        browser.goto(url).await?;
+        wait_total(browser, 2000).await?;
+        browser.wait_gone("import-progress").await?;
+        // The list's rows in view are all there, and at most 20 more above and below them.
+        let check = async |place: &str| -> Result<u64> {
+            let (missing, rendered, in_view) = browser
+                .wait_for(&format!("the rows in view {place}"), async |b| {
+                    let coverage = list_coverage(b, 2000).await?;
+                    Ok(if coverage.0 == 0 {
+                        Ok(coverage)
+                    } else {
+                        Err(format!("{coverage:?}"))
+                    })
+                })
+                .await?;
+            ensure!(
+                missing == 0 && rendered <= in_view + 40,
+                "{place}: {rendered} rendered for {in_view} in view"
+            );
+            Ok(in_view)
+        };
+        let short = check("at the top").await?;
+        browser
+            .script(
+                "document.querySelector('[data-testid=results]').scrollTop = 22 * 700",
+                vec![],
+            )
+            .await?;
+        check("after scrolling").await?;
+        // A taller window shows more rows, and they are rendered too.
+        browser.client().set_window_size(1280, 1400).await?;
+        let tall = check("in a taller window").await?;
+        ensure!(
+            tall > short + 10,
+            "the view grew from {short} to only {tall} rows"
+        );
+        browser.assert_no_console_errors().await
+    })
+    .await;
+}
+
 /// The detail pane's context as shown: (line number, message, whether it is the record the
 /// context is around), top to bottom.
 async fn context_lines(browser: &Browser) -> Result<Vec<(usize, String, bool)>> {

@@ -5,14 +5,15 @@
 
 use leptos::prelude::*;
 use trawl_protocol::results::level_name;
+use wasm_bindgen::{closure::Closure, JsCast};
 
 use crate::{format, session::Session};
 
 /// Height of one row in pixels (the stylesheet's `.row` height).
 const ROW_HEIGHT: f64 = 22.0;
-/// Row elements in the pool: enough to cover a tall screen plus the overscan.
-const POOL: usize = 96;
-/// Rows rendered above the first visible one.
+/// Row elements in the pool: enough to cover a tall screen plus the overscan both ways.
+const POOL: usize = 128;
+/// Rows rendered above the first visible one and below the last.
 const OVERSCAN: usize = 20;
 /// Fetch the next page when the last loaded row is this many rows below the view.
 const PREFETCH_ROWS: usize = 600;
@@ -24,8 +25,14 @@ pub fn Results() -> impl IntoView {
     let list = NodeRef::<leptos::html::Div>::new();
     let scroll_top = RwSignal::new(0.0);
     let viewport = RwSignal::new(600.0);
-    let first =
-        Memo::new(move |_| ((scroll_top.get() / ROW_HEIGHT) as usize).saturating_sub(OVERSCAN));
+    let top_row = Memo::new(move |_| (scroll_top.get() / ROW_HEIGHT) as usize);
+    let first = Memo::new(move |_| top_row.get().saturating_sub(OVERSCAN));
+    // Rows from `end` on are below the view and its overscan: their pooled elements stay
+    // hidden, so a page arriving at the top renders the visible rows, not the whole pool.
+    let end = Memo::new(move |_| {
+        let visible = (viewport.get() / ROW_HEIGHT).ceil() as usize;
+        (top_row.get() + visible + OVERSCAN).min(first.get() + POOL)
+    });
     let terms = Memo::new(move |_| session.filter.with(|f| format::highlight_terms(&f.query)));
 
     let on_scroll = move |_| {
@@ -34,13 +41,30 @@ pub fn Results() -> impl IntoView {
         };
         let top = f64::from(el.scroll_top());
         scroll_top.set(top);
-        viewport.set(f64::from(el.client_height()));
         session.at_top.set(top < ROW_HEIGHT);
         let bottom_row = ((top + f64::from(el.client_height())) / ROW_HEIGHT) as usize;
         if bottom_row + PREFETCH_ROWS >= session.rows.with_untracked(Vec::len) {
             session.load_more();
         }
     };
+    // The list's height decides how many rows are rendered; banners, the import's progress and
+    // the window itself change it.
+    Effect::new(move |_| {
+        let Some(el) = list.get() else {
+            return;
+        };
+        viewport.set(f64::from(el.client_height()));
+        let measured = el.clone();
+        let on_resize = Closure::<dyn FnMut()>::new(move || {
+            viewport.set(f64::from(measured.client_height()));
+        });
+        let Ok(observer) = web_sys::ResizeObserver::new(on_resize.as_ref().unchecked_ref()) else {
+            return;
+        };
+        observer.observe(&el);
+        let kept = StoredValue::new_local((observer, on_resize));
+        on_cleanup(move || kept.with_value(|(observer, _)| observer.disconnect()));
+    });
     // A new result list starts at its top.
     Effect::new(move |_| {
         session.filter.track();
@@ -78,7 +102,7 @@ pub fn Results() -> impl IntoView {
                     format!("{}px", rows as f64 * ROW_HEIGHT)
                 }
             >
-                {(0..POOL).map(|position| view! { <PooledRow position first terms /> }).collect_view()}
+                {(0..POOL).map(|position| view! { <PooledRow position first end terms /> }).collect_view()}
             </div>
             {move || (session.rows.with(Vec::is_empty) && session.total.get() == Some(0)).then(|| view! {
                 <p class="empty">"No records match."</p>
@@ -88,10 +112,16 @@ pub fn Results() -> impl IntoView {
 }
 
 /// One pooled row element: shows the row whose index is ≡ `position` (mod [`POOL`]) within the
-/// rendered window starting at `first`. Its cells are kept and their text updated in place as
-/// the row it shows changes; only highlighted messages are rebuilt.
+/// rendered window `first..end`, and is hidden when that index is past `end`. Its cells are
+/// kept and their text updated in place as the row it shows changes; only highlighted
+/// messages are rebuilt.
 #[component]
-fn PooledRow(position: usize, first: Memo<usize>, terms: Memo<Vec<String>>) -> impl IntoView {
+fn PooledRow(
+    position: usize,
+    first: Memo<usize>,
+    end: Memo<usize>,
+    terms: Memo<Vec<String>>,
+) -> impl IntoView {
     let session = expect_context::<Session>();
     let index = Memo::new(move |_| {
         let first = first.get();
@@ -102,7 +132,12 @@ fn PooledRow(position: usize, first: Memo<usize>, terms: Memo<Vec<String>>) -> i
             candidate
         }
     });
-    let row = Memo::new(move |_| session.rows.with(|rows| rows.get(index.get()).cloned()));
+    let row = Memo::new(move |_| {
+        let index = index.get();
+        (index < end.get())
+            .then(|| session.rows.with(|rows| rows.get(index).cloned()))
+            .flatten()
+    });
     let on_click = move |_| {
         if let Some(row) = row.get_untracked() {
             session.cursor.set(Some(index.get_untracked()));
