@@ -12,6 +12,8 @@ use crate::worker_client;
 
 /// Rows of the first page of results: small, so it comes back fast.
 const PAGE_ROWS: u32 = 200;
+/// Rows of a first page shown in the frame it arrives in: a screenful.
+const FIRST_FRAME_ROWS: usize = 32;
 /// Rows per page fetched as the list scrolls: bigger, so a fast fling rarely waits.
 const MORE_ROWS: u32 = 1000;
 /// Histogram buckets asked for (the worker rounds the width to a readable one).
@@ -188,9 +190,7 @@ impl Session {
                             timing::mark_once("trawl:first-results");
                         }
                         self.query_error.set(None);
-                        self.rows.set(page.rows);
-                        self.more.set(page.more);
-                        self.loading_more.set_value(false);
+                        self.show_first_page(page.rows, page.more, current);
                     }
                     Err(WorkerError::Query { column, message }) if current() => {
                         self.query_error.set(Some((column, message)));
@@ -224,6 +224,26 @@ impl Session {
                 }
                 Ok(_) | Err(WorkerError::Query { .. }) => {}
                 Err(err) => self.report(Some(err)),
+            }
+        });
+    }
+
+    /// Shows a search's first page over two frames: a screenful of rows now, the rest in the
+    /// next frame, so that rendering the first results fits in a frame even while an import
+    /// keeps the machine busy. No page is loaded after it until the rest is in.
+    fn show_first_page(self, mut rows: Vec<Row>, more: bool, current: impl Fn() -> bool + 'static) {
+        let rest = rows.split_off(rows.len().min(FIRST_FRAME_ROWS));
+        self.rows.set(rows);
+        self.more.set(more);
+        if rest.is_empty() {
+            self.loading_more.set_value(false);
+            return;
+        }
+        self.loading_more.set_value(true);
+        request_animation_frame(move || {
+            if current() {
+                self.rows.update(|rows| rows.extend(rest));
+                self.loading_more.set_value(false);
             }
         });
     }
