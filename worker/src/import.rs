@@ -27,9 +27,6 @@ const BATCH_RECORDS: usize = 10_000;
 /// A batch also ends after this many bytes of segment, so a step reads less than this plus
 /// two frames (a frame is a block of about 256 KiB, or one record of up to 4 MiB).
 const BATCH_BYTES: u64 = 4 << 20;
-/// How long an import pauses after the app was sent results to show, so that on a machine
-/// with few cores the page's main thread gets one to render them within a frame.
-const PAUSE_FOR_VIEW_MS: u32 = 16;
 /// How far a download is kept ahead of the import: a batch, two of the largest frames, and
 /// the reader's own read-ahead.
 const DOWNLOAD_AHEAD: usize = 16 << 20;
@@ -278,7 +275,6 @@ async fn import_segment(
     };
     let imported_before = summary.imported;
     while !cancel.is_cancelled() {
-        let views_answered = service.borrow().views_answered();
         match keep_ahead(&mut download, tracker).await {
             Ok(true) => {}
             Ok(false) => break,
@@ -309,9 +305,6 @@ async fn import_segment(
         }
         // Back to the event loop: queries sent meanwhile are answered now.
         TimeoutFuture::new(0).await;
-        if service.borrow().views_answered() != views_answered {
-            TimeoutFuture::new(PAUSE_FOR_VIEW_MS).await;
-        }
     }
     let report = import.report();
     summary.imported += report.imported;

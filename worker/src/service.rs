@@ -38,9 +38,6 @@ pub(crate) struct Service {
     imports: HashMap<RequestId, (String, CancelFlag)>,
     /// Held by the running import; the next one waits its turn.
     import_turn: Rc<Mutex<()>>,
-    /// Answers that change what the app shows (pages, counts, overviews) sent so far: an
-    /// import leaves the app time to show them (see [`import`]).
-    views_answered: u64,
 }
 
 enum Phase {
@@ -55,7 +52,6 @@ impl Service {
             phase: Phase::Opening,
             imports: HashMap::new(),
             import_turn: Rc::new(Mutex::new(())),
-            views_answered: 0,
         }
     }
 
@@ -83,11 +79,6 @@ impl Service {
                 reason: message.clone(),
             }),
         }
-    }
-
-    /// How many answers that change what the app shows were sent so far.
-    pub(crate) fn views_answered(&self) -> u64 {
-        self.views_answered
     }
 
     /// The open store, or why there is none.
@@ -182,12 +173,6 @@ impl Service {
         // Store work is synchronous and done before any await, so no borrow is held across one.
         let response = {
             let mut service = this.borrow_mut();
-            if matches!(
-                request,
-                Request::Search { .. } | Request::Count { .. } | Request::Overview { .. }
-            ) {
-                service.views_answered += 1;
-            }
             match request {
                 Request::Status => {
                     let opened = service.opened()?;
