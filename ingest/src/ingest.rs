@@ -14,6 +14,7 @@ use std::{
 use anyhow::{bail, Context, Result};
 use trawl_bundle::{Durability, Options as WriterOptions, Record, Writer};
 use trawl_parse::{sniff::sniff, Format, Options, Parser, TimeContext};
+use trawl_store::export::rfc3339;
 
 use crate::input::{expand, Input};
 
@@ -206,11 +207,7 @@ pub fn run(args: IngestArgs) -> Result<bool> {
         }
     }
     if min_ts <= max_ts {
-        eprintln!(
-            "  time range {} .. {}",
-            format_ts(min_ts),
-            format_ts(max_ts)
-        );
+        eprintln!("  time range {} .. {}", rfc3339(min_ts), rfc3339(max_ts));
     }
     eprintln!(
         "  {:.1} MB in {secs:.2} s: {:.1} MB/s, {:.0} records/s",
@@ -310,11 +307,4 @@ fn progress_bar(total: u64) -> Option<indicatif::ProgressBar> {
     );
     bar.enable_steady_tick(Duration::from_millis(200));
     Some(bar)
-}
-
-/// Nanoseconds since the epoch as RFC 3339 UTC.
-pub fn format_ts(nanos: i64) -> String {
-    jiff::Timestamp::from_nanosecond(i128::from(nanos))
-        .map(|t| t.to_string())
-        .unwrap_or_else(|_| nanos.to_string())
 }

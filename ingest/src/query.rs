@@ -11,9 +11,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context as _, Result};
 use clap::Args;
 use trawl_bundle::{fs::StdFs, segment_files, Level};
-use trawl_store::{Cursor, Flow, ImportOptions, Order, Query, Row, Store};
-
-use crate::ingest::format_ts;
+use trawl_store::export::{json_line, rfc3339};
+use trawl_store::{Flow, ImportOptions, Order, Query, Row, Store};
 
 #[derive(Debug, Args)]
 pub struct QueryArgs {
@@ -78,7 +77,7 @@ pub fn run(args: QueryArgs) -> Result<bool> {
                     .map(|l| (level_name(l as u8).to_owned(), counts[l].into()))
                     .collect();
                 let line = serde_json::json!({
-                    "start": format_ts(start), "seconds": h.bucket_nanos as f64 / 1e9,
+                    "start": rfc3339(start), "seconds": h.bucket_nanos as f64 / 1e9,
                     "total": total, "levels": by_level,
                 });
                 writeln!(out, "{line}")?;
@@ -87,12 +86,7 @@ pub fn run(args: QueryArgs) -> Result<bool> {
                     .filter(|&l| counts[l] > 0)
                     .map(|l| format!("{}={}", level_name(l as u8), counts[l]))
                     .collect();
-                writeln!(
-                    out,
-                    "{}  {total:>8}  {}",
-                    format_ts(start),
-                    levels.join(" ")
-                )?;
+                writeln!(out, "{}  {total:>8}  {}", rfc3339(start), levels.join(" "))?;
             }
         }
         return Ok(true);
@@ -102,23 +96,14 @@ pub fn run(args: QueryArgs) -> Result<bool> {
     } else {
         Order::NewestFirst
     };
-    let mut cursor = Cursor::Start;
-    let mut left = args.limit;
-    while left > 0 {
-        let page = store.page(&query, order, cursor, left.min(1000))?;
-        for row in &page.rows {
-            if args.json {
-                writeln!(out, "{}", json_line(row))?;
-            } else {
-                writeln!(out, "{}", text_line(row))?;
-            }
+    store.each_match(&query, order, args.limit, |row| -> Result<()> {
+        if args.json {
+            writeln!(out, "{}", json_line(row))?;
+        } else {
+            writeln!(out, "{}", text_line(row))?;
         }
-        left -= page.rows.len();
-        match page.rows.last() {
-            Some(last) if page.more => cursor = Cursor::After(last.id),
-            _ => break,
-        }
-    }
+        Ok(())
+    })?;
     Ok(true)
 }
 
@@ -234,29 +219,8 @@ fn level_name(code: u8) -> &'static str {
     Level::from_code(code).map_or("none", Level::as_str)
 }
 
-fn json_line(row: &Row) -> serde_json::Value {
-    let fields: serde_json::Value = row
-        .fields
-        .as_deref()
-        .and_then(|f| serde_json::from_str(f).ok())
-        .unwrap_or(serde_json::Value::Null);
-    serde_json::json!({
-        "id": row.id,
-        "ts": row.ts_nanos.map(format_ts),
-        "level": row.level.and_then(Level::from_code).map(Level::as_str),
-        "service": row.service,
-        "host": row.host,
-        "trace_id": row.trace_id,
-        "span_id": row.span_id,
-        "message": row.message,
-        "fields": fields,
-        "source": row.source,
-        "line": row.line,
-    })
-}
-
 fn text_line(row: &Row) -> String {
-    let ts = row.ts_nanos.map(format_ts).unwrap_or_else(|| "-".into());
+    let ts = row.ts_nanos.map(rfc3339).unwrap_or_else(|| "-".into());
     let level = row
         .level
         .and_then(Level::from_code)

@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 use trawl_bundle::{fs::StdFs, segment_files, Finding, Item, SegmentReader};
 
-use crate::ingest::format_ts;
+use trawl_store::export::rfc3339;
 
 /// Arguments of `trawl verify`.
 #[derive(Debug, clap::Args)]
@@ -142,8 +142,8 @@ fn verify(dir: &Path) -> Result<Report> {
         }
     }
     if min_ts <= max_ts {
-        report.min_ts = Some(format_ts(min_ts));
-        report.max_ts = Some(format_ts(max_ts));
+        report.min_ts = Some(rfc3339(min_ts));
+        report.max_ts = Some(rfc3339(max_ts));
     }
     Ok(report)
 }

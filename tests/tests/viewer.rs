@@ -45,6 +45,38 @@ fn sample_inputs() -> Vec<PathBuf> {
     inputs
 }
 
+/// Runs `trawl query` on `bundle` with `flags` and `query` (last, after `--`: it may start
+/// with `-`); returns what it printed.
+fn run_trawl_query(bundle: &Path, cache: &Path, flags: &[&str], query: &str) -> Result<String> {
+    let out = Command::new(trawl_bin())
+        .arg("query")
+        .arg("--cache")
+        .arg(cache)
+        .args(flags)
+        .arg("--")
+        .arg(bundle)
+        .arg(query)
+        .output()?;
+    ensure!(
+        out.status.success(),
+        "trawl query {flags:?} {query:?} failed"
+    );
+    Ok(String::from_utf8(out.stdout)?)
+}
+
+/// The first `limit` records `trawl query --json` prints for `query`, newest first.
+fn trawl_query_json(bundle: &Path, cache: &Path, query: &str, limit: usize) -> Result<Vec<Value>> {
+    run_trawl_query(
+        bundle,
+        cache,
+        &["--json", "--limit", &limit.to_string()],
+        query,
+    )?
+    .lines()
+    .map(|line| Ok(serde_json::from_str(line)?))
+    .collect()
+}
+
 /// What `trawl query` says for `query` on `bundle`: the total and the first `limit` records
 /// as (id, first line of the message), newest first.
 fn trawl_query(
@@ -53,30 +85,12 @@ fn trawl_query(
     query: &str,
     limit: usize,
 ) -> Result<(u64, Vec<(i64, String)>)> {
-    // The query goes last, after `--`: it may start with `-`.
-    let run = |flags: &[&str]| {
-        Command::new(trawl_bin())
-            .arg("query")
-            .arg("--cache")
-            .arg(cache)
-            .args(flags)
-            .arg("--")
-            .arg(bundle)
-            .arg(query)
-            .output()
-    };
-    let count = run(&["--count"])?;
-    ensure!(
-        count.status.success(),
-        "trawl query --count {query:?} failed"
-    );
-    let total: u64 = String::from_utf8(count.stdout)?.trim().parse()?;
-    let rows = run(&["--json", "--limit", &limit.to_string()])?;
-    ensure!(rows.status.success(), "trawl query --json {query:?} failed");
-    let rows = String::from_utf8(rows.stdout)?
-        .lines()
-        .map(|line| {
-            let v: Value = serde_json::from_str(line)?;
+    let total: u64 = run_trawl_query(bundle, cache, &["--count"], query)?
+        .trim()
+        .parse()?;
+    let rows = trawl_query_json(bundle, cache, query, limit)?
+        .iter()
+        .map(|v| {
             let message = v["message"].as_str().unwrap_or_default();
             Ok((
                 v["id"].as_i64().context("id")?,
@@ -276,6 +290,54 @@ async fn the_keyboard_moves_through_results_and_opens_the_detail() {
         browser
             .wait_text("syntax-help", "the help", |t| t.contains("level:>=warn"))
             .await?;
+        browser.assert_no_console_errors().await
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn export_saves_the_matches_as_trawl_query_prints_them() {
+    let Served {
+        bundle, cache, url, ..
+    } = &serve_bundle("ssh", &[samples().join("loghub/OpenSSH_2k.log")]);
+    run("viewer_export", async |browser| {
+        browser.goto(url).await?;
+        wait_total(browser, 2000).await?;
+        browser.wait_gone("import-progress").await?;
+        let query = "\"Failed password\"";
+        browser.type_and_enter("search", query).await?;
+        let (total, _) = trawl_query(bundle, cache, query, 1)?;
+        wait_total(browser, total).await?;
+        // The file handed to the browser's download, caught where the page makes its URL.
+        browser
+            .script(
+                "window.trawlExports = [];
+                 const make = URL.createObjectURL;
+                 URL.createObjectURL = blob => { window.trawlExports.push(blob); return make.call(URL, blob); };",
+                vec![],
+            )
+            .await?;
+        browser.click("export").await?;
+        let note = browser
+            .wait_text("export-note", "the export's note", |t| t.starts_with("saved"))
+            .await?;
+        ensure!(note == format!("saved {} records", thousands(total)), "{note}");
+        let text = browser
+            .script_async(
+                "const done = arguments[arguments.length - 1];
+                 window.trawlExports[0].text().then(done);",
+                vec![],
+            )
+            .await?;
+        let exported: Vec<Value> = text
+            .as_str()
+            .context("the exported file")?
+            .lines()
+            .map(serde_json::from_str)
+            .collect::<Result<_, _>>()?;
+        let want = trawl_query_json(bundle, cache, query, total as usize + 1)?;
+        ensure!(exported.len() as u64 == total, "exported {} of {total}", exported.len());
+        ensure!(exported == want, "the export differs from trawl query --json");
         browser.assert_no_console_errors().await
     })
     .await;

@@ -12,7 +12,7 @@ use trawl_protocol::{
     decode, Cursor, Filter, FromWorker, Request, RequestId, Response, StoreStatus, ToWorker,
     WorkerError, WorkerState,
 };
-use trawl_store::{Query, Store};
+use trawl_store::{export, Query, Store, StoreError};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::{spawn_local, JsFuture};
 
@@ -30,6 +30,9 @@ const MAX_BUCKETS: u32 = 2000;
 const MAX_FACETS: u32 = 200;
 /// Records on each side of a context at most.
 const MAX_CONTEXT: u32 = 1000;
+/// Records in one export at most: ~50 MB of JSON lines, one string in the worker's memory
+/// and one in the page's. `trawl query --json` exports any number.
+const MAX_EXPORT: u32 = 100_000;
 
 /// The store, once open, or why it is not; and the imports running on it.
 pub(crate) struct Service {
@@ -268,6 +271,33 @@ impl Service {
                             .store_mut()?
                             .delete_bundle(&bundle)
                             .map_err(store_error)?,
+                    }
+                }
+                Request::Export {
+                    filter,
+                    order,
+                    limit,
+                } => {
+                    let mut lines = String::new();
+                    let mut records = 0;
+                    let more = service
+                        .store()?
+                        .each_match(
+                            &parse(&filter)?,
+                            order,
+                            limit.min(MAX_EXPORT) as usize,
+                            |row| -> Result<(), StoreError> {
+                                lines.push_str(&export::json_line(row).to_string());
+                                lines.push('\n');
+                                records += 1;
+                                Ok(())
+                            },
+                        )
+                        .map_err(store_error)?;
+                    Response::Exported {
+                        lines,
+                        records,
+                        complete: !more,
                     }
                 }
                 Request::ImportUrl { .. } | Request::ImportFiles { .. } => {

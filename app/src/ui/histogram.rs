@@ -81,6 +81,7 @@ pub fn Histogram() -> impl IntoView {
                 <span class="total" data-testid="total">
                     {move || session.total.get().map(|n| format!("{} records", format::count(n)))}
                 </span>
+                <super::export::Export />
                 {move || {
                     let (from, to) = session.filter.with(|f| (f.from_nanos, f.to_nanos));
                     let utc = session.utc.get();

@@ -2,6 +2,7 @@
 
 mod context;
 mod detail;
+mod export;
 mod facets;
 mod histogram;
 mod imports;

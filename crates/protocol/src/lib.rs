@@ -77,6 +77,14 @@ pub enum Request {
     Library,
     /// Remove a bundle's records from the store.
     DeleteBundle { bundle: String },
+    /// The first `limit` records matching, in `order`, as JSON lines (the objects
+    /// `trawl query --json` prints), for the app to save as a file.
+    Export {
+        #[serde(flatten)]
+        filter: Filter,
+        order: Order,
+        limit: u32,
+    },
 }
 
 /// What a search is about: the query text and a time range picked outside it.
@@ -115,6 +123,13 @@ pub enum Response {
     Library { bundles: Vec<BundleSummary> },
     /// Answer to [`Request::DeleteBundle`]: how many records went.
     Deleted { records: u64 },
+    /// Answer to [`Request::Export`]: `records` JSON lines, each ending in a newline;
+    /// `complete` is false when more records matched than the limit let through.
+    Exported {
+        lines: String,
+        records: u64,
+        complete: bool,
+    },
 }
 
 /// What an import did.
@@ -328,6 +343,11 @@ mod tests {
                 before: 10,
                 after: 30,
             },
+            Request::Export {
+                filter: Filter::default(),
+                order: Order::OldestFirst,
+                limit: 100_000,
+            },
         ] {
             let msg = ToWorker { id: 7, request };
             assert_eq!(decode::<ToWorker>(&encode(&msg)).unwrap(), msg);
@@ -433,6 +453,14 @@ mod tests {
                 id: 8,
                 result: Ok(Response::Library {
                     bundles: Vec::new(),
+                }),
+            },
+            FromWorker::Reply {
+                id: 8,
+                result: Ok(Response::Exported {
+                    lines: "{\"id\":1,\"message\":\"a \\\"quoted\\\" word\"}\n".into(),
+                    records: 1,
+                    complete: false,
                 }),
             },
             FromWorker::Reply {

@@ -11,11 +11,13 @@
 //! (batched, idempotent per segment); [`tokenizer`] is trawl's log tokenizer, registered with
 //! FTS5 by [`fts5`]; [`query`] parses the query language and compiles it to SQL with bound
 //! parameters; `search` answers the viewer (pages, counts, histograms, facets, context,
-//! traces, gaps); `console` runs read-only SQL; [`key`] makes record ids time-ordered.
+//! traces, gaps); [`export`] writes matches out as JSON lines; `console` runs read-only
+//! SQL; [`key`] makes record ids time-ordered.
 
 mod console;
 #[cfg(feature = "corpus")]
 pub mod corpus;
+pub mod export;
 mod fields_text;
 pub mod fts5;
 mod functions;

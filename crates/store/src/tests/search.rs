@@ -354,3 +354,71 @@ fn context_trace_record_and_gaps() {
         .iter()
         .all(|g| g.to_nanos - g.from_nanos > 60_000_000_000));
 }
+
+#[test]
+fn each_match_walks_the_first_matches_in_order_and_says_whether_more_matched() {
+    let (store, _) = store();
+    let query = Query::all();
+    let total = store.count(&query).unwrap() as usize;
+    assert!(total > 2500, "{total}");
+    let all = store
+        .page(&query, Order::OldestFirst, Cursor::Start, total)
+        .unwrap();
+    for limit in [0, 1, 999, 1000, 1001, 2500, total - 1, total, total + 5] {
+        let mut ids = Vec::new();
+        let more = store
+            .each_match(
+                &query,
+                Order::OldestFirst,
+                limit,
+                |row| -> crate::Result<()> {
+                    ids.push(row.id);
+                    Ok(())
+                },
+            )
+            .unwrap();
+        let want: Vec<i64> = all.rows.iter().take(limit).map(|r| r.id).collect();
+        assert_eq!(ids, want, "limit {limit}");
+        assert_eq!(more, limit < total, "limit {limit}");
+    }
+    // An error from the callback stops the walk and comes back.
+    #[derive(Debug, PartialEq)]
+    struct Enough;
+    impl From<crate::StoreError> for Enough {
+        fn from(err: crate::StoreError) -> Self {
+            panic!("the store failed: {err}")
+        }
+    }
+    let mut calls = 0;
+    let stopped = store.each_match(&query, Order::NewestFirst, total, |_| {
+        calls += 1;
+        Err(Enough)
+    });
+    assert_eq!(stopped, Err(Enough));
+    assert_eq!(calls, 1);
+}
+
+#[test]
+fn json_lines_carry_every_column_with_fields_as_an_object() {
+    let (store, _) = store();
+    let page = store
+        .page(
+            &q("trace_id:4bf92f3577b34da6a3ce929d0e0e4736"),
+            Order::OldestFirst,
+            Cursor::Start,
+            1,
+        )
+        .unwrap();
+    let line = crate::export::json_line(&page.rows[0]);
+    assert_eq!(line["ts"], "2024-03-08T14:02:47Z");
+    assert_eq!(line["level"], "info");
+    assert_eq!(line["service"], "gateway");
+    assert_eq!(line["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736");
+    assert_eq!(line["fields"]["http"]["status"], 600);
+    assert_eq!(line["source"], "traced.log");
+    assert_eq!(line["line"], 5);
+    assert_eq!(
+        line["message"],
+        "step 4 of GET /api/v1/orders/42 from 10.1.2.3:8080"
+    );
+}
