@@ -135,6 +135,12 @@ async fn wait_total(browser: &Browser, want: u64) -> Result<()> {
         .map(drop)
 }
 
+/// Waits until an import has ended with the viewer's total at `records`.
+async fn wait_imported(browser: &Browser, records: u64) -> Result<()> {
+    wait_total(browser, records).await?;
+    browser.wait_gone("import-progress").await
+}
+
 /// Runs `query` in the search box and checks total and first rows against `trawl query`.
 async fn same_as_trawl_query(
     browser: &Browser,
@@ -199,8 +205,7 @@ async fn a_bundle_opened_by_url_shows_what_trawl_query_finds_and_stays_after_rel
     run("viewer_by_url", async |browser| {
         browser.goto(url).await?;
         let (all, _) = trawl_query(bundle, cache, "", 1)?;
-        wait_total(browser, all).await?;
-        browser.wait_gone("import-progress").await?;
+        wait_imported(browser, all).await?;
         for query in [
             "",
             "level:error",
@@ -259,8 +264,7 @@ async fn the_keyboard_moves_through_results_and_opens_the_detail() {
     } = &serve_bundle("ssh", &[samples().join("loghub/OpenSSH_2k.log")]);
     run("viewer_keyboard", async |browser| {
         browser.goto(url).await?;
-        wait_total(browser, 2000).await?;
-        browser.wait_gone("import-progress").await?;
+        wait_imported(browser, 2000).await?;
         // `/` focuses the search box from anywhere.
         browser
             .script("document.activeElement.blur()", vec![])
@@ -302,8 +306,7 @@ async fn export_saves_the_matches_as_trawl_query_prints_them() {
     } = &serve_bundle("ssh", &[samples().join("loghub/OpenSSH_2k.log")]);
     run("viewer_export", async |browser| {
         browser.goto(url).await?;
-        wait_total(browser, 2000).await?;
-        browser.wait_gone("import-progress").await?;
+        wait_imported(browser, 2000).await?;
         let query = "\"Failed password\"";
         browser.type_and_enter("search", query).await?;
         let (total, _) = trawl_query(bundle, cache, query, 1)?;
@@ -369,8 +372,7 @@ async fn the_result_list_renders_the_rows_in_view_and_few_more() {
     let Served { url, .. } = &serve_bundle("ssh", &[samples().join("loghub/OpenSSH_2k.log")]);
     run("viewer_list_window", async |browser| {
         browser.goto(url).await?;
-        wait_total(browser, 2000).await?;
-        browser.wait_gone("import-progress").await?;
+        wait_imported(browser, 2000).await?;
         // The list's rows in view are all there, and at most 20 more above and below them.
         let check = async |place: &str| -> Result<u64> {
             let (missing, rendered, in_view) = browser
@@ -454,8 +456,7 @@ async fn the_context_of_a_hit_is_the_lines_around_it_in_its_source_file() {
     let Served { url, .. } = &serve_bundle("ssh", std::slice::from_ref(&file));
     run("viewer_context", async |browser| {
         browser.goto(url).await?;
-        wait_total(browser, 2000).await?;
-        browser.wait_gone("import-progress").await?;
+        wait_imported(browser, 2000).await?;
         // A hit in the middle of the file: the context ignores the query.
         browser
             .type_and_enter("search", "\"Received disconnect\"")
@@ -569,8 +570,7 @@ async fn a_damaged_bundle_gives_a_banner_keeps_its_valid_records_and_harms_nothi
     let file = segment.file_name().unwrap().to_string_lossy().into_owned();
     run("viewer_damaged", async |browser| {
         browser.goto(&first).await?;
-        wait_total(browser, 2000).await?;
-        browser.wait_gone("import-progress").await?;
+        wait_imported(browser, 2000).await?;
         browser.goto(&both).await?;
         let banner = browser
             .wait_text("error-banner", "a banner naming the segment", |t| {
@@ -633,8 +633,7 @@ async fn untrusted_log_text_is_shown_literally_and_never_runs() {
     let url = format!("{}?bundle=bundles/xss/", server.url());
     run("viewer_xss", async |browser| {
         browser.goto(&url).await?;
-        wait_total(browser, PAYLOADS.len() as u64).await?;
-        browser.wait_gone("import-progress").await?;
+        wait_imported(browser, PAYLOADS.len() as u64).await?;
         // Every row shows its payload as text: markup as written, and the message as the
         // store holds it (ingest strips terminal escapes from messages; the raw line keeps
         // them, JSON-escaped).
@@ -743,8 +742,7 @@ async fn bundles_open_from_the_folder_picker_and_by_dropping_files() {
             .find(fantoccini::Locator::Css("[data-testid=open-input]"))
             .await?;
         input.send_keys(&ssh.to_string_lossy()).await?;
-        wait_total(browser, 2000).await?;
-        browser.wait_gone("import-progress").await?;
+        wait_imported(browser, 2000).await?;
         browser
             .wait_text("library", "the bundle named by its folder", |t| t.contains("ssh"))
             .await?;
@@ -761,8 +759,7 @@ async fn bundles_open_from_the_folder_picker_and_by_dropping_files() {
                 vec![json!(files)],
             )
             .await?;
-        wait_total(browser, 4000).await?;
-        browser.wait_gone("import-progress").await?;
+        wait_imported(browser, 4000).await?;
         browser.wait_gone("drop-hint").await?;
         browser.assert_no_console_errors().await
     })
@@ -780,8 +777,7 @@ async fn after_an_import_the_viewer_reopens_offline_with_its_records() {
     } = &mut serve_bundle("ssh", &[samples().join("loghub/OpenSSH_2k.log")]);
     run("viewer_offline", async |browser| {
         browser.goto(url).await?;
-        wait_total(browser, 2000).await?;
-        browser.wait_gone("import-progress").await?;
+        wait_imported(browser, 2000).await?;
         browser
             .wait_text("offline", "offline ready", |t| t.starts_with("ready"))
             .await?;
@@ -794,8 +790,7 @@ async fn after_an_import_the_viewer_reopens_offline_with_its_records() {
         // and the store, without an error about the unreachable bundle URL.
         server.stop();
         browser.reload().await?;
-        wait_total(browser, total).await?;
-        browser.wait_gone("import-progress").await?;
+        wait_imported(browser, total).await?;
         same_as_trawl_query(browser, bundle, cache, "level:error OR invalid").await?;
         ensure!(
             browser.text("error-banner").await?.is_none(),
@@ -901,8 +896,7 @@ async fn raw_log_files_are_parsed_in_the_browser_like_trawl_ingest_parses_them()
         };
         // One file: its bundle is named by it.
         pick(&inputs[..1]).await?;
-        wait_total(browser, 2000).await?;
-        browser.wait_gone("import-progress").await?;
+        wait_imported(browser, 2000).await?;
         browser
             .wait_text("library", "the file's bundle", |t| {
                 t.contains("OpenSSH_2k.log")
@@ -911,8 +905,7 @@ async fn raw_log_files_are_parsed_in_the_browser_like_trawl_ingest_parses_them()
         // Both: the one already stored adds nothing again.
         pick(&inputs).await?;
         let (total, want) = trawl_query(&reference, &cache, "", 30)?;
-        wait_total(browser, total).await?;
-        browser.wait_gone("import-progress").await?;
+        wait_imported(browser, total).await?;
         // The same records as `trawl ingest` made of the files (record ids differ: the
         // browser's segments are its own).
         let messages = |rows: Vec<(i64, String)>| -> Vec<String> {
@@ -984,8 +977,7 @@ async fn facets_histogram_query_errors_and_the_library_work_as_people_use_them()
     run("viewer_interactions", async |browser| {
         browser.goto(url).await?;
         let (all, _) = trawl_query(bundle, cache, "", 1)?;
-        wait_total(browser, all).await?;
-        browser.wait_gone("import-progress").await?;
+        wait_imported(browser, all).await?;
 
         // A facet value's count is exact; clicking keeps only it, alt-clicking leaves it out.
         let (sshd, _) = trawl_query(bundle, cache, "service:sshd", 1)?;
@@ -1137,8 +1129,7 @@ async fn a_cancelled_import_keeps_what_it_stored_and_opening_again_finishes_it()
         ensure!(library.contains("partly imported"), "library: {library}");
         // Opening the link again resumes where the import stopped: nothing twice.
         browser.reload().await?;
-        wait_total(browser, 300_000).await?;
-        browser.wait_gone("import-progress").await?;
+        wait_imported(browser, 300_000).await?;
         wait_total(browser, 300_000).await?;
         Ok(())
     })

@@ -61,7 +61,7 @@ impl Store {
             let taken = page.rows.len().min(left);
             left -= taken;
             let more = page.more || taken < page.rows.len();
-            match page.rows.get(taken.wrapping_sub(1)) {
+            match page.rows[..taken].last() {
                 Some(last) if more && left > 0 => cursor = Cursor::After(last.id),
                 _ => return Ok(more),
             }
