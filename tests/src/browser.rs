@@ -99,10 +99,17 @@ impl Browser {
     /// The text of the element with `data-testid=ID`, if it is on the page.
     pub async fn text(&self, id: &str) -> Result<Option<String>> {
         let selector = format!("[data-testid=\"{id}\"]");
-        match self.client().find(Locator::Css(&selector)).await {
-            Ok(element) => Ok(Some(element.text().await?)),
-            Err(err) if err.is_no_such_element() => Ok(None),
-            Err(err) => Err(err.into()),
+        loop {
+            match self.client().find(Locator::Css(&selector)).await {
+                Ok(element) => match element.text().await {
+                    Ok(text) => return Ok(Some(text)),
+                    // Replaced or removed between finding and reading it: look again.
+                    Err(err) if err.is_stale_element_reference() => continue,
+                    Err(err) => return Err(err.into()),
+                },
+                Err(err) if err.is_no_such_element() => return Ok(None),
+                Err(err) => return Err(err.into()),
+            }
         }
     }
 
