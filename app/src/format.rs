@@ -64,15 +64,18 @@ pub fn count(n: u64) -> String {
     out
 }
 
-/// A duration in milliseconds as `850 ms`, `12.3 s`, `4 min 5 s`.
+/// A duration in milliseconds as `850 ms`, `12.3 s`, `4 min 5 s`, `3 h 7 min`.
 pub fn duration(ms: f64) -> String {
     if ms < 1000.0 {
         format!("{ms:.0} ms")
     } else if ms < 60_000.0 {
         format!("{:.1} s", ms / 1000.0)
-    } else {
+    } else if ms < 3_600_000.0 {
         let s = (ms / 1000.0).round() as u64;
         format!("{} min {} s", s / 60, s % 60)
+    } else {
+        let min = (ms / 60_000.0).round() as u64;
+        format!("{} h {} min", min / 60, min % 60)
     }
 }
 

@@ -4,11 +4,11 @@
 
 use leptos::{prelude::*, task::spawn_local};
 use trawl_protocol::{
-    BundleSummary, Context, Cursor, Detail, Filter, ImportProgress, ImportSummary, Order, Overview,
-    Request, RequestId, Response, Row, StoreStatus, WorkerError, WorkerState,
+    BundleSummary, Context, Cursor, Detail, Filter, Gap, ImportProgress, ImportSummary, Order,
+    Overview, Request, RequestId, Response, Row, StoreStatus, Trace, WorkerError, WorkerState,
 };
 
-use crate::worker_client;
+use crate::{format, worker_client};
 
 /// Rows of the first page of results: small, so it comes back fast.
 const PAGE_ROWS: u32 = 200;
@@ -58,6 +58,8 @@ pub struct Session {
     /// Whether the detail pane shows the context around the record (kept from record to
     /// record).
     pub context: RwSignal<bool>,
+    /// Whether the detail pane shows the record's trace (kept from record to record).
+    pub trace: RwSignal<bool>,
     /// Problems to show in the banner (import failures, findings, worker errors).
     pub errors: RwSignal<Vec<String>>,
     pub imports: RwSignal<Vec<RunningImport>>,
@@ -96,6 +98,7 @@ impl Session {
             selected: RwSignal::new(None),
             detail: RwSignal::new(None),
             context: RwSignal::new(false),
+            trace: RwSignal::new(false),
             errors: RwSignal::new(Vec::new()),
             imports: RwSignal::new(Vec::new()),
             library: RwSignal::new(Vec::new()),
@@ -293,6 +296,18 @@ impl Session {
         }
     }
 
+    /// The first `limit` records of trace `trace_id`, in time order; `None` on failure (reported
+    /// in the banner).
+    pub async fn trace(self, trace_id: String, limit: u32) -> Option<Trace> {
+        match worker_client::request(Request::Trace { trace_id, limit }).await {
+            Ok(Response::Trace(trace)) => Some(trace),
+            other => {
+                self.report(other.err());
+                None
+            }
+        }
+    }
+
     /// Opens the highlighted row in the detail pane.
     pub fn open_at_cursor(self) {
         if let Some(at) = self.cursor.get_untracked() {
@@ -327,6 +342,26 @@ impl Session {
                 None => (None, None),
             };
         });
+    }
+
+    /// Shows the records around a time gap: its source's records from a little before it to a
+    /// little after, with the first record after the silence open in its context.
+    pub fn show_gap(self, gap: &Gap) {
+        /// Time shown on each side of the gap (nanoseconds).
+        const AROUND: i64 = 2 * 60 * 1_000_000_000;
+        let query = gap
+            .source
+            .as_deref()
+            .map(|source| format!("source:{}", format::query_value(source)))
+            .unwrap_or_default();
+        self.query_text.set(query.clone());
+        self.filter.set(Filter {
+            query,
+            from_nanos: Some(gap.from_nanos.saturating_sub(AROUND)),
+            to_nanos: Some(gap.to_nanos.saturating_add(AROUND)),
+        });
+        self.context.set(true);
+        self.selected.set(Some(gap.after_id));
     }
 
     /// Imports the bundle directory at `url` under the name `bundle`; `on_done` gets the

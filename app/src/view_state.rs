@@ -9,6 +9,7 @@
 //! | `from`, `to` | the picked time range, Unix nanoseconds |
 //! | `record` | the record open in the detail pane |
 //! | `context=1` | the detail pane shows the context around the record |
+//! | `trace=1` | the detail pane shows the record's trace |
 //! | `order=oldest` | oldest first (newest first otherwise) |
 //! | `tz=local` | local times (UTC otherwise) |
 
@@ -35,6 +36,9 @@ pub fn restore(session: Session) -> Vec<String> {
     session
         .context
         .set(params.get("context").as_deref() == Some("1"));
+    session
+        .trace
+        .set(params.get("trace").as_deref() == Some("1"));
     if params.get("order").as_deref() == Some("oldest") {
         session.order.set(Order::OldestFirst);
     }
@@ -75,6 +79,9 @@ pub fn follow(session: Session) {
             params.append("record", &id.to_string());
             if session.context.get() {
                 params.append("context", "1");
+            }
+            if session.trace.get() {
+                params.append("trace", "1");
             }
         }
         if session.order.get() == Order::OldestFirst {

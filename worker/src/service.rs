@@ -28,6 +28,8 @@ const MAX_PAGE: u32 = 1000;
 const MAX_BUCKETS: u32 = 2000;
 /// Values per facet at most.
 const MAX_FACETS: u32 = 200;
+/// Records of a trace sent at most.
+const MAX_TRACE: u32 = 5000;
 /// Records on each side of a context at most.
 const MAX_CONTEXT: u32 = 1000;
 /// Records in one export at most: ~50 MB of JSON lines, one string in the worker's memory
@@ -255,6 +257,12 @@ impl Service {
                         )
                         .map_err(store_error)?,
                 },
+                Request::Trace { trace_id, limit } => Response::Trace(
+                    service
+                        .store()?
+                        .trace(&trace_id, limit.min(MAX_TRACE) as usize)
+                        .map_err(store_error)?,
+                ),
                 Request::Library => Response::Library {
                     bundles: service.store()?.bundles().map_err(store_error)?,
                 },

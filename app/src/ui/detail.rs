@@ -1,11 +1,11 @@
 //! The selected record: every field, the structured fields as pretty JSON, the raw line, copy
-//! buttons, "filter by this value" on any field, and the context around it in its source; a
-//! trace id filters to its trace.
+//! buttons, "filter by this value" on any field, the context around it in its source, and its
+//! trace across services; a trace id filters to its trace.
 
 use leptos::prelude::*;
 use trawl_protocol::{results::level_name, Detail};
 
-use super::context::ContextLines;
+use super::{context::ContextLines, trace::TraceView};
 use crate::{format, session::Session};
 
 /// The detail pane; present while a record is selected.
@@ -73,6 +73,9 @@ fn DetailBody(detail: Detail) -> impl IntoView {
     });
     let ts = row.ts_nanos;
     let trace = row.trace_id.clone();
+    let trace_view = trace
+        .clone()
+        .map(|trace_id| view! { <TraceView trace_id id=row.id /> });
     let raw = detail.raw;
     let message = row.message;
     let (id, source) = (row.id, row.source.clone());
@@ -113,6 +116,7 @@ fn DetailBody(detail: Detail) -> impl IntoView {
         <h3>"Message" <CopyButton text=message.clone() /></h3>
         <pre class="message" data-testid="detail-message">{message}</pre>
         <ContextLines id source />
+        {trace_view}
         {pretty.map(|pretty| view! {
             <h3>"Fields" <CopyButton text=pretty.clone() /></h3>
             <pre class="json" data-testid="detail-fields">{pretty}</pre>

@@ -1,8 +1,8 @@
-//! The bundles in the store: name, time range, records, size, integrity findings, delete;
-//! and the space used against the browser's quota.
+//! The bundles in the store: name, time range, records, size, integrity report (findings and
+//! time gaps), delete; and the space used against the browser's quota.
 
 use leptos::prelude::*;
-use trawl_protocol::BundleSummary;
+use trawl_protocol::{BundleSummary, Gap};
 
 use crate::{format, session::Session, ui::store_card::storage_label};
 
@@ -42,6 +42,7 @@ fn BundleItem(bundle: BundleSummary) -> impl IntoView {
     let name = bundle.name.clone();
     let (from, to) = (bundle.min_ts_nanos, bundle.max_ts_nanos);
     let findings = bundle.findings;
+    let gaps = bundle.gaps;
     view! {
         <li class="bundle" data-testid="bundle" data-name=bundle.name.clone()>
             <div class="bundle-head">
@@ -78,6 +79,40 @@ fn BundleItem(bundle: BundleSummary) -> impl IntoView {
                     <ul>{findings.into_iter().map(|f| view! { <li>{f}</li> }).collect_view()}</ul>
                 </details>
             })}
+            {(!gaps.is_empty()).then(|| view! {
+                <details class="findings" data-testid="gaps">
+                    <summary>{gaps.len()} " time gap(s)"</summary>
+                    <ul>{gaps.into_iter().map(|gap| view! { <GapItem gap /> }).collect_view()}</ul>
+                </details>
+            })}
+        </li>
+    }
+}
+
+/// One gap of the integrity report; a click shows the source's records around it.
+#[component]
+fn GapItem(gap: Gap) -> impl IntoView {
+    let session = expect_context::<Session>();
+    let source = gap
+        .source
+        .clone()
+        .unwrap_or_else(|| "(no source)".to_owned());
+    let silent = format::duration((gap.to_nanos - gap.from_nanos) as f64 / 1e6);
+    let (from, to) = (gap.from_nanos, gap.to_nanos);
+    view! {
+        <li>
+            <button
+                class="link"
+                data-testid="gap"
+                title="Show this source's records around the gap"
+                on:click=move |_| session.show_gap(&gap)
+            >{source} " silent for " {silent}</button>
+            <div class="note">
+                {move || {
+                    let utc = session.utc.get();
+                    format!("{} → {}", format::time(from, utc), format::time(to, utc))
+                }}
+            </div>
         </li>
     }
 }

@@ -11,6 +11,7 @@ mod results;
 mod search_box;
 mod store_card;
 mod theme;
+mod trace;
 
 use leptos::{ev, prelude::*, task::spawn_local};
 use trawl_protocol::{Order, WorkerState};

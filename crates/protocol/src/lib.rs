@@ -16,12 +16,12 @@ pub mod results;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 pub use results::{
-    BundleSummary, Context, Cursor, Detail, Facet, FacetValue, Histogram, Order, Overview, Page,
-    Row,
+    BundleSummary, Context, Cursor, Detail, Facet, FacetValue, Gap, Histogram, Order, Overview,
+    Page, Row, Trace,
 };
 
 /// Version of the message shapes below. Bump it on any change that an older peer would misread.
-pub const PROTOCOL_VERSION: u32 = 3;
+pub const PROTOCOL_VERSION: u32 = 4;
 
 /// Correlates a [`Request`] with its reply. Unique per app session.
 pub type RequestId = u64;
@@ -73,6 +73,8 @@ pub enum Request {
     Record { id: i64 },
     /// Up to `before` and `after` records around record `id` from the same source.
     Context { id: i64, before: u32, after: u32 },
+    /// The first `limit` records of trace `trace_id`, in time order, whatever the query.
+    Trace { trace_id: String, limit: u32 },
     /// The bundles in the store.
     Library,
     /// Remove a bundle's records from the store.
@@ -119,6 +121,8 @@ pub enum Response {
     Record { detail: Option<Detail> },
     /// Answer to [`Request::Context`]; `None` when there is no such record (any more).
     Context { context: Option<Context> },
+    /// Answer to [`Request::Trace`].
+    Trace(Trace),
     /// Answer to [`Request::Library`].
     Library { bundles: Vec<BundleSummary> },
     /// Answer to [`Request::DeleteBundle`]: how many records went.

@@ -55,6 +55,14 @@ pub struct Context {
     pub after: Vec<Row>,
 }
 
+/// The records of one trace in time order, across services: what the trace view lays out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Trace {
+    pub rows: Vec<Row>,
+    /// Whether the trace has more records than were asked for (they come after `rows`).
+    pub more: bool,
+}
+
 /// Which end of the results a page starts from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -141,4 +149,19 @@ pub struct BundleSummary {
     pub complete: bool,
     /// Integrity findings of its segments, as sentences naming file and offset.
     pub findings: Vec<String>,
+    /// Its sources' longest unusual silences, longest first: the time gaps of the integrity
+    /// report (see `Store::bundles` for what counts as one).
+    pub gaps: Vec<Gap>,
+}
+
+/// A silence in one source: no record of it between two consecutive ones.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Gap {
+    pub source: Option<String>,
+    /// The last record before the gap and the first after it.
+    pub before_id: i64,
+    pub after_id: i64,
+    /// Their times (Unix nanoseconds).
+    pub from_nanos: i64,
+    pub to_nanos: i64,
 }

@@ -32,10 +32,9 @@ pub mod tokenizer;
 pub use console::{ConsoleError, ConsoleLimits, ConsoleResult};
 pub use import::{Flow, ImportOptions, Progress, SegmentImport, SegmentReport};
 pub use query::{Query, QueryError};
-pub use search::Gap;
 pub use trawl_protocol::results::{
-    BundleSummary, Context, Cursor, Detail, Facet, FacetValue, Histogram, Order, Overview, Page,
-    Row,
+    BundleSummary, Context, Cursor, Detail, Facet, FacetValue, Gap, Histogram, Order, Overview,
+    Page, Row, Trace,
 };
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension};

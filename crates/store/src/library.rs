@@ -1,12 +1,31 @@
-//! The bundles a store holds: what the viewer's library lists.
+//! The bundles a store holds: what the viewer's library lists, with each bundle's integrity
+//! report (the findings of its segments and the time gaps of its sources).
 
-use rusqlite::params;
+use std::collections::BTreeMap;
+
+use rusqlite::{params, OptionalExtension};
 use trawl_bundle::Finding;
 
-use crate::{BundleSummary, Result, Store};
+use crate::{key, BundleSummary, Gap, Result, Store};
+
+/// A silence is a gap of the integrity report when it lasts at least this many whole minutes…
+const GAP_MIN_MINUTES: f64 = 5.0;
+/// …and at least this many times as long as the source's usual spacing between minutes that
+/// have records (so an hourly cron job's silent hours are not gaps, a busy stream's 5 minutes
+/// are).
+const GAP_USUAL_FACTOR: f64 = 5.0;
+/// Gaps reported per bundle at most, longest first.
+const GAPS_PER_BUNDLE: usize = 10;
 
 impl Store {
-    /// The bundles in the store, by name.
+    /// The bundles in the store, by name, with their integrity reports.
+    ///
+    /// A bundle's gaps are silences of one source (file or stream) found from the per-minute
+    /// counts kept at import, so listing them costs one pass over those counts, not over the
+    /// records: a source is silent when whole minutes go by without a record of it, and the
+    /// silence is a gap when it lasts at least 5 minutes and 5 times the source's usual
+    /// spacing between minutes with records. The longest 10 are reported, each between the
+    /// exact records that end and resume the silence.
     pub fn bundles(&self) -> Result<Vec<BundleSummary>> {
         let mut by_bundle = self.conn.prepare(
             "SELECT bundle, count(*), sum(records), min(min_ts), max(max_ts), sum(bytes),
@@ -31,6 +50,7 @@ impl Store {
                     Err(_) => texts.push(json),
                 }
             }
+            let gaps = self.bundle_gaps(&name, row.get(3)?)?;
             out.push(BundleSummary {
                 name,
                 segments: row.get::<_, i64>(1)?.unsigned_abs(),
@@ -40,6 +60,7 @@ impl Store {
                 bytes: row.get::<_, i64>(5)?.unsigned_abs(),
                 complete: row.get(6)?,
                 findings: texts,
+                gaps,
             });
         }
         Ok(out)
@@ -66,5 +87,92 @@ impl Store {
                 |r| r.get::<_, i64>(0),
             )?
             > 0)
+    }
+
+    /// The longest unusual silences of bundle `bundle`'s sources (whose records start at
+    /// `since_nanos`), longest first: see [`bundles`](Self::bundles).
+    fn bundle_gaps(&self, bundle: &str, since_nanos: Option<i64>) -> Result<Vec<Gap>> {
+        let Some(since) = since_nanos else {
+            return Ok(Vec::new());
+        };
+        // Minutes with records, by source. Records before the bundle's first time have none
+        // of their own (they borrowed the key of the record before them) and are left out.
+        let mut minutes: BTreeMap<Option<String>, Vec<i64>> = BTreeMap::new();
+        let mut active = self.conn.prepare_cached(
+            "SELECT DISTINCT source, minute FROM rollup
+             WHERE segment IN (SELECT id FROM segments WHERE bundle = ?1) AND minute >= ?2
+             ORDER BY source, minute",
+        )?;
+        let mut rows = active.query(params![bundle, key::minute_of(key::floor(since))])?;
+        while let Some(row) = rows.next()? {
+            minutes.entry(row.get(0)?).or_default().push(row.get(1)?);
+        }
+        // (silent minutes, source, last minute before, first minute after)
+        let mut silences = Vec::new();
+        for (source, minutes) in &minutes {
+            let (Some(first), Some(last)) = (minutes.first(), minutes.last()) else {
+                continue;
+            };
+            if minutes.len() < 2 {
+                continue;
+            }
+            let usual = (last - first) as f64 / (minutes.len() - 1) as f64;
+            let least = GAP_MIN_MINUTES.max(GAP_USUAL_FACTOR * usual);
+            for pair in minutes.windows(2) {
+                let silent = pair[1] - pair[0] - 1;
+                if silent as f64 >= least {
+                    silences.push((silent, source, pair[0], pair[1]));
+                }
+            }
+        }
+        silences.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(b.1)));
+        silences.truncate(GAPS_PER_BUNDLE);
+        let edge = |source: &Option<String>, minute: i64, last: bool| -> Result<(i64, i64)> {
+            let sql = if last {
+                "SELECT id, ts FROM records
+                 WHERE id >= ?1 AND id < ?2 AND source IS ?3
+                   AND segment IN (SELECT id FROM segments WHERE bundle = ?4)
+                 ORDER BY id DESC LIMIT 1"
+            } else {
+                "SELECT id, ts FROM records
+                 WHERE id >= ?1 AND id < ?2 AND source IS ?3
+                   AND segment IN (SELECT id FROM segments WHERE bundle = ?4)
+                 ORDER BY id LIMIT 1"
+            };
+            let found = self
+                .conn
+                .prepare_cached(sql)?
+                .query_row(
+                    params![
+                        key::of_minute(minute),
+                        key::of_minute(minute + 1),
+                        source,
+                        bundle
+                    ],
+                    |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Option<i64>>(1)?)),
+                )
+                .optional()?;
+            // The rollup counted a record of the source in this minute, so one is found (were
+            // it not, the minute's start would stand in); a record without a timestamp has
+            // its key's time.
+            Ok(found.map_or(
+                (key::of_minute(minute), key::time_of(key::of_minute(minute))),
+                |(id, ts)| (id, ts.unwrap_or_else(|| key::time_of(id))),
+            ))
+        };
+        let mut gaps = Vec::with_capacity(silences.len());
+        for (_, source, before, after) in silences {
+            let (before_id, from_nanos) = edge(source, before, true)?;
+            let (after_id, to_nanos) = edge(source, after, false)?;
+            gaps.push(Gap {
+                source: source.clone(),
+                before_id,
+                after_id,
+                from_nanos,
+                to_nanos,
+            });
+        }
+        gaps.sort_by_key(|g| std::cmp::Reverse(g.to_nanos - g.from_nanos));
+        Ok(gaps)
     }
 }

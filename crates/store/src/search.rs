@@ -9,13 +9,12 @@ use std::collections::HashMap;
 
 use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, OptionalExtension, Row as SqlRow};
-use serde::Serialize;
 
 use crate::key;
 use crate::query::{compile, json_lookup, Compiled, Frag, Query};
 use crate::{
-    Context, Cursor, Detail, Facet, FacetValue, Histogram, Order, Overview, Page, Result, Row,
-    Store,
+    Context, Cursor, Detail, Facet, FacetValue, Gap, Histogram, Order, Overview, Page, Result, Row,
+    Store, Trace,
 };
 
 const ROW_COLUMNS: &str =
@@ -95,17 +94,6 @@ fn top(counts: HashMap<Option<String>, u64>, limit: usize) -> Vec<FacetValue> {
     values.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
     values.truncate(limit);
     values
-}
-
-/// A silence in one source longer than asked for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Gap {
-    pub source: Option<String>,
-    /// The last record before the gap and the first after it.
-    pub before_id: i64,
-    pub after_id: i64,
-    pub from_nanos: i64,
-    pub to_nanos: i64,
 }
 
 /// The SQL that selects a query's records, in pieces a statement is built from.
@@ -491,8 +479,9 @@ impl Store {
         }))
     }
 
-    /// Every record of trace `trace_id`, in time order.
-    pub fn trace(&self, trace_id: &str) -> Result<Vec<Row>> {
+    /// The first `limit` records of trace `trace_id`, oldest first (found through the
+    /// full-text index, which holds trace ids whole).
+    pub fn trace(&self, trace_id: &str, limit: usize) -> Result<Trace> {
         let query = Query {
             expr: crate::query::Expr::Field {
                 field: crate::query::Field::TraceId,
@@ -502,15 +491,11 @@ impl Store {
             },
         };
         let mut rows = Vec::new();
-        let mut cursor = Cursor::Start;
-        loop {
-            let page = self.page(&query, Order::OldestFirst, cursor, 1000)?;
-            rows.extend(page.rows);
-            match rows.last() {
-                Some(last) if page.more => cursor = Cursor::After(last.id),
-                _ => return Ok(rows),
-            }
-        }
+        let more = self.each_match(&query, Order::OldestFirst, limit, |row| {
+            rows.push(row.clone());
+            Ok::<_, crate::StoreError>(())
+        })?;
+        Ok(Trace { rows, more })
     }
 
     /// Silences longer than `min_nanos` between consecutive records of each source, longest

@@ -386,3 +386,77 @@ fn many_bundles_of_the_same_times_import_side_by_side() {
         0
     );
 }
+
+/// A record of `source` at `minute` minutes and `second` seconds after 2024-03-01T10:00:00Z.
+fn at(source: &str, minute: i64, second: i64) -> trawl_bundle::Record {
+    const START: i64 = 1_709_287_200_000_000_000;
+    trawl_bundle::Record {
+        ts_nanos: Some(START + (minute * 60 + second) * 1_000_000_000),
+        message: format!("{source} at {minute}:{second:02}"),
+        source: Some(source.to_owned()),
+        ..trawl_bundle::Record::default()
+    }
+}
+
+#[test]
+fn a_bundles_gaps_are_its_sources_unusual_silences_across_segments() {
+    // access.log writes every 20 s, falls silent from 10:29:40 to 10:47:20 (the silence spans
+    // the two segments), and then writes on; cron.log writes once an hour, which is not a gap.
+    let busy = |minutes: std::ops::Range<i64>| {
+        minutes.flat_map(|m| [0, 20, 40].map(|s| at("access.log", m, s)))
+    };
+    let mut first: Vec<_> = busy(0..30).collect();
+    first.insert(0, at("cron.log", 0, 5));
+    let mut second: Vec<_> = busy(47..60).skip(1).collect();
+    second.push(at("cron.log", 60, 5));
+    // A record without a time before the rest keeps the time of none: it makes no gap.
+    let untimed = trawl_bundle::Record {
+        message: "no time".into(),
+        source: Some("access.log".into()),
+        ..trawl_bundle::Record::default()
+    };
+    first.insert(0, untimed);
+    let mut store = Store::open_in_memory().unwrap();
+    import(&mut store, "seg-0", &data::segment(7, 0, 0, &first, 16));
+    let next = first.len() as u64;
+    import(&mut store, "seg-1", &data::segment(7, 1, next, &second, 16));
+    // Another bundle with records of a same-named source inside the silence does not fill it.
+    let other: Vec<_> = (30..47).map(|m| at("access.log", m, 0)).collect();
+    store
+        .import_segment(
+            "other",
+            "seg-0",
+            &data::segment(8, 0, 0, &other, 16)[..],
+            small_batches(),
+            &mut |_| Flow::Continue,
+        )
+        .unwrap();
+
+    let library = store.bundles().unwrap();
+    let bundle = library.iter().find(|b| b.name == "b").unwrap();
+    assert_eq!(bundle.gaps.len(), 1, "{:?}", bundle.gaps);
+    let gap = &bundle.gaps[0];
+    assert_eq!(gap.source.as_deref(), Some("access.log"));
+    let detail = |id| store.record(id).unwrap().unwrap().row.message;
+    assert_eq!(detail(gap.before_id), "access.log at 29:40");
+    assert_eq!(detail(gap.after_id), "access.log at 47:20");
+    assert_eq!(
+        gap.to_nanos - gap.from_nanos,
+        (17 * 60 + 40) * 1_000_000_000
+    );
+    let other = library.iter().find(|b| b.name == "other").unwrap();
+    assert!(other.gaps.is_empty(), "{:?}", other.gaps);
+}
+
+#[test]
+fn a_short_or_usual_silence_is_not_a_gap() {
+    // Four silent minutes in a busy stream, and a stream that writes every 10 minutes.
+    let mut records: Vec<_> = (0..20)
+        .filter(|m| !(5..9).contains(m))
+        .map(|m| at("busy.log", m, 30))
+        .collect();
+    records.extend((0..6).map(|i| at("slow.log", i * 10, 0)));
+    let mut store = Store::open_in_memory().unwrap();
+    import(&mut store, "seg-0", &data::segment(1, 0, 0, &records, 16));
+    assert_eq!(store.bundles().unwrap()[0].gaps, []);
+}

@@ -333,7 +333,14 @@ fn context_trace_record_and_gaps() {
     assert_eq!(lines(&ctx.after), [101, 102]);
     assert!(store.context(-1, 3, 3).unwrap().is_none());
 
-    let trace = store.trace("4bf92f3577b34da6a3ce929d0e0e4736").unwrap();
+    let trace = store
+        .trace("4bf92f3577b34da6a3ce929d0e0e4736", 100)
+        .unwrap();
+    assert!(!trace.more);
+    let first_two = store.trace("4bf92f3577b34da6a3ce929d0e0e4736", 2).unwrap();
+    assert!(first_two.more);
+    assert_eq!(first_two.rows, trace.rows[..2]);
+    let trace = trace.rows;
     assert_eq!(trace.len(), 5);
     assert!(trace.windows(2).all(|w| w[0].ts_nanos <= w[1].ts_nanos));
     assert_eq!(
