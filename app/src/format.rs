@@ -51,6 +51,12 @@ pub fn bytes(n: f64) -> String {
     }
 }
 
+/// A count of `noun`s, with thousands separators: `1 record`, `1,234 records`.
+pub fn counted(n: u64, noun: &str) -> String {
+    let plural = if n == 1 { "" } else { "s" };
+    format!("{} {noun}{plural}", count(n))
+}
+
 /// A count with thousands separators: `1,234,567`.
 pub fn count(n: u64) -> String {
     let digits = n.to_string();

@@ -128,7 +128,10 @@ async fn viewer_rows(browser: &Browser, limit: usize) -> Result<Vec<(i64, String
 
 /// Waits until the viewer's total reads `want` records.
 async fn wait_total(browser: &Browser, want: u64) -> Result<()> {
-    let text = format!("{} records", thousands(want));
+    let text = match want {
+        1 => "1 record".to_owned(),
+        _ => format!("{} records", thousands(want)),
+    };
     browser
         .wait_text("total", &text, |t| t == text)
         .await
@@ -1132,6 +1135,217 @@ async fn a_cancelled_import_keeps_what_it_stored_and_opening_again_finishes_it()
         wait_imported(browser, 300_000).await?;
         wait_total(browser, 300_000).await?;
         Ok(())
+    })
+    .await;
+}
+
+/// The trace view's lines: (offset, service, message, whether it is the open record).
+async fn trace_lines(browser: &Browser) -> Result<Vec<(String, String, String, bool)>> {
+    let lines = browser
+        .script(
+            "return [...document.querySelectorAll('[data-testid=trace-line]')].map(li => [
+                li.querySelector('[data-testid=trace-offset]').textContent,
+                li.querySelector('.time').textContent,
+                li.querySelector('[data-testid=trace-message]').textContent,
+                li.classList.contains('current')]);",
+            vec![],
+        )
+        .await?;
+    Ok(serde_json::from_value(lines)?)
+}
+
+/// Waits until the trace view shows `count` lines with the open record's on line `current`.
+async fn wait_trace(
+    browser: &Browser,
+    count: usize,
+    current: usize,
+) -> Result<Vec<(String, String, String, bool)>> {
+    browser
+        .wait_for("the trace", async |b| {
+            let lines = trace_lines(b).await?;
+            let marked = lines.iter().position(|l| l.3);
+            Ok(if lines.len() == count && marked == Some(current) {
+                Ok(lines)
+            } else {
+                Err(format!("{} lines, marked {marked:?}", lines.len()))
+            })
+        })
+        .await
+}
+
+#[tokio::test]
+async fn a_records_trace_shows_its_services_in_time_order_as_trawl_query_finds_it() {
+    // Three services, each with its own log file, handle 20 requests: the gateway takes
+    // each in and answers it, orders and payments work in between.
+    let dir = tempfile::tempdir().unwrap();
+    let mut files: Vec<(&str, String)> = vec![
+        ("gateway", String::new()),
+        ("orders", String::new()),
+        ("payments", String::new()),
+    ];
+    let steps = [
+        (0, 0, "info", "GET /api/v1/orders/{n} received"),
+        (1, 3, "info", "loading order {n}"),
+        (2, 7, "error", "card declined for order {n}"),
+        (1, 12, "warn", "order {n} left unpaid"),
+        (0, 15, "info", "GET /api/v1/orders/{n} answered 402"),
+    ];
+    for n in 0..20 {
+        let trace_id = format!("{:032x}", 0xabc000 + n);
+        for (span, (service, ms, level, message)) in steps.iter().enumerate() {
+            let ts = format!("2024-03-01T10:00:{:02}.{ms:03}Z", n * 2);
+            let line = json!({
+                "time": ts, "level": level, "service": files[*service].0,
+                "msg": message.replace("{n}", &n.to_string()),
+                "trace_id": trace_id, "span_id": format!("{:016x}", n * 10 + span),
+            });
+            files[*service].1 += &format!("{line}\n");
+        }
+    }
+    let inputs: Vec<PathBuf> = files
+        .iter()
+        .map(|(name, text)| {
+            let path = dir.path().join(format!("{name}.log"));
+            std::fs::write(&path, text).unwrap();
+            path
+        })
+        .collect();
+    let Served {
+        bundle, cache, url, ..
+    } = &serve_bundle("shop", &inputs);
+    let trace_id = format!("{:032x}", 0xabc000 + 7);
+    run("viewer_trace", async |browser| {
+        browser.goto(url).await?;
+        wait_imported(browser, 100).await?;
+        // The trace as trawl query finds it, oldest first.
+        let mut want = trawl_query_json(bundle, cache, &format!("trace_id:{trace_id}"), 10)?;
+        want.reverse();
+        ensure!(want.len() == 5, "trawl query found {} records", want.len());
+        // Open the payment error and its trace.
+        browser
+            .type_and_enter("search", "card declined for order 7")
+            .await?;
+        wait_total(browser, 1).await?;
+        browser
+            .script(
+                "document.querySelector('[data-testid=row]').click()",
+                vec![],
+            )
+            .await?;
+        browser
+            .wait_text("detail-message", "the error", |t| t.contains("declined"))
+            .await?;
+        browser.click("trace-toggle").await?;
+        let lines = wait_trace(browser, 5, 2).await?;
+        for (line, want) in lines.iter().zip(&want) {
+            ensure!(line.2 == want["message"], "{line:?} is not {want}");
+            ensure!(line.1 == want["service"], "{line:?} is not {want}");
+        }
+        let offsets: Vec<&str> = lines.iter().map(|l| l.0.as_str()).collect();
+        ensure!(
+            offsets == ["+0.0 ms", "+3.0 ms", "+7.0 ms", "+12.0 ms", "+15.0 ms"],
+            "{offsets:?}"
+        );
+        // A lane per service, in the order they joined the trace.
+        let lanes = browser
+            .script(
+                "return [...document.querySelectorAll('[data-testid=trace-service]')]
+                    .map(s => s.textContent);",
+                vec![],
+            )
+            .await?;
+        ensure!(lanes == json!(["gateway", "orders", "payments"]), "{lanes}");
+        let summary = browser.text("trace-summary").await?.unwrap_or_default();
+        ensure!(summary == "5 records · 3 services · 15 ms", "{summary}");
+        // A line of the trace opens in the pane, and the trace stays open around it.
+        browser
+            .script(
+                "document.querySelectorAll('[data-testid=trace-line]')[4].click()",
+                vec![],
+            )
+            .await?;
+        browser
+            .wait_text("detail-message", "the answer", |t| t.contains("answered"))
+            .await?;
+        wait_trace(browser, 5, 4).await?;
+        browser.save_artifacts("screenshot-trace").await;
+        // The open trace is part of the link.
+        let here = browser.script("return location.href", vec![]).await?;
+        ensure!(
+            here.as_str().is_some_and(|h| h.contains("trace=1")),
+            "the trace is not in the URL: {here}"
+        );
+        browser.reload().await?;
+        wait_trace(browser, 5, 4).await?;
+        browser.assert_no_console_errors().await
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_library_reports_a_sources_time_gap_and_shows_the_records_around_it() {
+    // An access log written every 10 s that falls silent from 10:29:50 to 10:47:20, beside
+    // an application log that goes on writing every 30 s.
+    let dir = tempfile::tempdir().unwrap();
+    let mut access = String::new();
+    let mut app = String::new();
+    for s in (0..3600).step_by(10) {
+        let (m, sec) = (s / 60, s % 60);
+        if !(1800..2840).contains(&s) {
+            access += &format!(
+                "10.0.0.{} - - [01/Mar/2024:10:{m:02}:{sec:02} +0000] \"GET /api/orders/{s} HTTP/1.1\" 200 512 \"-\" \"curl/8.0\"\n",
+                s % 7
+            );
+        }
+        if s % 30 == 0 {
+            app += &format!("2024-03-01T10:{m:02}:{sec:02}Z INFO worker heartbeat {s}\n");
+        }
+    }
+    let (access_log, app_log) = (dir.path().join("access.log"), dir.path().join("app.log"));
+    std::fs::write(&access_log, &access).unwrap();
+    std::fs::write(&app_log, &app).unwrap();
+    let records = (access.lines().count() + app.lines().count()) as u64;
+    let Served { url, .. } = &serve_bundle("edge", &[access_log, app_log]);
+    run("viewer_gaps", async |browser| {
+        browser.goto(url).await?;
+        wait_imported(browser, records).await?;
+        // The library names the one gap: the access log's silence.
+        let summary = browser
+            .wait_text("gaps", "the gaps", |t| !t.is_empty())
+            .await?;
+        ensure!(summary.starts_with("1 time gap"), "{summary}");
+        browser
+            .script(
+                "document.querySelector('[data-testid=gaps] summary').click()",
+                vec![],
+            )
+            .await?;
+        let gap = browser.text("gap").await?.unwrap_or_default();
+        ensure!(gap == "access.log silent for 17 min 30 s", "{gap}");
+        // A click shows the access log around it, from the first record after the silence,
+        // with the lines before it in its context.
+        browser.click("gap").await?;
+        browser
+            .wait_text("detail-message", "the first record after", |t| {
+                t.contains("/api/orders/2840 ")
+            })
+            .await?;
+        let query = browser
+            .script(
+                "return document.querySelector('[data-testid=search]').value",
+                vec![],
+            )
+            .await?;
+        ensure!(
+            query
+                .as_str()
+                .is_some_and(|q| q.starts_with("source:") && q.contains("access.log")),
+            "{query}"
+        );
+        // Line 181 is the first after the silence, line 180 the last before it.
+        let lines = wait_context(browser, 181, 21).await?;
+        ensure!(lines[9].1.contains("/api/orders/1790 "), "{:?}", lines[9]);
+        browser.assert_no_console_errors().await
     })
     .await;
 }

@@ -41,9 +41,9 @@ pub fn Export() -> impl IntoView {
                     complete,
                 }) => match save(FILE_NAME, &lines) {
                     Ok(()) => note.set(Some(if complete {
-                        format!("saved {} records", format::count(records))
+                        format!("saved {}", format::counted(records, "record"))
                     } else {
-                        format!("saved the first {} records", format::count(records))
+                        format!("saved the first {}", format::counted(records, "record"))
                     })),
                     Err(err) => note.set(Some(format!("could not save the file: {err:?}"))),
                 },

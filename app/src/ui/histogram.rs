@@ -79,7 +79,7 @@ pub fn Histogram() -> impl IntoView {
         <section class="histogram" data-testid="histogram">
             <div class="histogram-head">
                 <span class="total" data-testid="total">
-                    {move || session.total.get().map(|n| format!("{} records", format::count(n)))}
+                    {move || session.total.get().map(|n| format::counted(n, "record"))}
                 </span>
                 <super::export::Export />
                 {move || {

@@ -75,13 +75,13 @@ fn BundleItem(bundle: BundleSummary) -> impl IntoView {
             </div>
             {(!findings.is_empty()).then(|| view! {
                 <details class="findings" data-testid="findings">
-                    <summary>{findings.len()} " integrity finding(s)"</summary>
+                    <summary>{format::counted(findings.len() as u64, "integrity finding")}</summary>
                     <ul>{findings.into_iter().map(|f| view! { <li>{f}</li> }).collect_view()}</ul>
                 </details>
             })}
             {(!gaps.is_empty()).then(|| view! {
                 <details class="findings" data-testid="gaps">
-                    <summary>{gaps.len()} " time gap(s)"</summary>
+                    <summary>{format::counted(gaps.len() as u64, "time gap")}</summary>
                     <ul>{gaps.into_iter().map(|gap| view! { <GapItem gap /> }).collect_view()}</ul>
                 </details>
             })}
@@ -97,6 +97,12 @@ fn GapItem(gap: Gap) -> impl IntoView {
         .source
         .clone()
         .unwrap_or_else(|| "(no source)".to_owned());
+    // A file's name says which stream; its whole path is in the tooltip.
+    let name = source
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or(&source)
+        .to_owned();
     let silent = format::duration((gap.to_nanos - gap.from_nanos) as f64 / 1e6);
     let (from, to) = (gap.from_nanos, gap.to_nanos);
     view! {
@@ -104,9 +110,9 @@ fn GapItem(gap: Gap) -> impl IntoView {
             <button
                 class="link"
                 data-testid="gap"
-                title="Show this source's records around the gap"
+                title=format!("Show the records of {source} around the gap")
                 on:click=move |_| session.show_gap(&gap)
-            >{source} " silent for " {silent}</button>
+            >{name} " silent for " {silent}</button>
             <div class="note">
                 {move || {
                     let utc = session.utc.get();

@@ -12,6 +12,8 @@ use crate::{format, session::Session};
 const TRACE_RECORDS: u32 = 1000;
 /// Width of a lane's drawing, in its own units (it is stretched to the lane's width).
 const LANE_UNITS: f64 = 1000.0;
+/// Width of a record's tick, in lane units (a pixel and a half in a pane 300 pixels wide).
+const TICK_UNITS: f64 = 5.0;
 
 /// The trace section of the detail pane for record `id` of trace `trace_id`. Whether it is
 /// open is the session's, so it stays open while the user walks through the trace (and is in
@@ -47,10 +49,10 @@ pub fn TraceView(trace_id: String, id: i64) -> impl IntoView {
 fn TraceBody(trace: Trace, id: i64) -> impl IntoView {
     let layout = Layout::of(&trace.rows);
     let summary = format!(
-        "{} record(s){} · {} service(s) · {}",
-        format::count(trace.rows.len() as u64),
-        if trace.more { " (the first)" } else { "" },
-        layout.lanes.len(),
+        "{}{} · {} · {}",
+        if trace.more { "the first " } else { "" },
+        format::counted(trace.rows.len() as u64, "record"),
+        format::counted(layout.lanes.len() as u64, "service"),
         layout.span_label(),
     );
     let start = layout.start;
@@ -73,13 +75,14 @@ fn TraceBody(trace: Trace, id: i64) -> impl IntoView {
 #[component]
 fn TraceLane(lane: Lane) -> impl IntoView {
     let (from, to) = lane.extent();
+    let width = to - from + TICK_UNITS;
     view! {
         <div class="trace-lane" data-testid="trace-lane">
             <span class="name" data-testid="trace-service">{lane.service}</span>
             <svg viewBox=format!("0 0 {LANE_UNITS} 10") preserveAspectRatio="none" aria-hidden="true">
-                <rect class="trace-extent" x=from y="3" width=(to - from).max(2.0) height="4" />
+                <rect class="trace-extent" x=from y="3" width=width height="4" />
                 {lane.ticks.into_iter().map(|(at, level)| view! {
-                    <rect class=format!("bar level-{}", level_name(level)) x=at y="0" width="2" height="10" />
+                    <rect class=format!("bar level-{}", level_name(level)) x=at y="0" width=TICK_UNITS height="10" />
                 }).collect_view()}
             </svg>
         </div>
@@ -171,7 +174,7 @@ impl Layout {
             let service = row.service.as_deref().unwrap_or("(no service)");
             let at = match (row.ts_nanos, start) {
                 (Some(ts), Some(start)) if span_nanos > 0 => {
-                    (ts - start) as f64 / span_nanos as f64 * (LANE_UNITS - 2.0)
+                    (ts - start) as f64 / span_nanos as f64 * (LANE_UNITS - TICK_UNITS)
                 }
                 _ => 0.0,
             };
