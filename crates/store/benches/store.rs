@@ -303,5 +303,21 @@ mod native {
             out.insert(format!("overview_{name}_{n}_p95_ms"), json!(p95));
             out.insert(format!("count_{name}_{n}_p95_ms"), json!(c95));
         }
+        // The library with its integrity report (time gaps from the rollup): what the viewer
+        // asks for after every import batch.
+        let (p50, p95) = percentiles(5, |_| {
+            store.bundles().unwrap();
+        });
+        let gaps = store
+            .bundles()
+            .unwrap()
+            .iter()
+            .map(|b| b.gaps.len())
+            .sum::<usize>();
+        println!(
+            "{n:>10} {:<15} {p50:>10.2} {p95:>10.2} {:>10}",
+            "library", gaps
+        );
+        out.insert(format!("library_{n}_p95_ms"), json!(p95));
     }
 }

@@ -193,7 +193,7 @@ impl Store {
                 removed += 1;
             }
         }
-        for table in ["records", "rollup", "rollup_hour"] {
+        for table in ["records", "rollup", "rollup_hour", "source_minutes"] {
             tx.execute(
                 &format!(
                     "DELETE FROM {table}
@@ -455,6 +455,18 @@ fn insert_batch(tx: &Transaction<'_>, batch: &mut Batch) -> rusqlite::Result<()>
         *hours
             .entry((minute - minute.rem_euclid(60), level, service, host, source))
             .or_default() += n;
+    }
+    let mut active: Vec<(i64, Option<&str>)> = rollup
+        .keys()
+        .map(|&(minute, _, _, _, source)| (minute, source))
+        .collect();
+    active.sort_unstable();
+    active.dedup();
+    let mut add = tx.prepare_cached(
+        "INSERT INTO source_minutes(segment, source, minute) VALUES (?1, ?2, ?3)",
+    )?;
+    for (minute, source) in active {
+        add.execute(params![segment_id, source, minute])?;
     }
     for (table, groups) in [("rollup", rollup), ("rollup_hour", hours)] {
         let mut add = tx.prepare_cached(&format!(

@@ -20,9 +20,9 @@ const GAPS_PER_BUNDLE: usize = 10;
 impl Store {
     /// The bundles in the store, by name, with their integrity reports.
     ///
-    /// A bundle's gaps are silences of one source (file or stream) found from the per-minute
-    /// counts kept at import, so listing them costs one pass over those counts, not over the
-    /// records: a source is silent when whole minutes go by without a record of it, and the
+    /// A bundle's gaps are silences of one source (file or stream) found from the minutes
+    /// each source has records in, kept at import, so listing them costs a pass over those
+    /// minutes, not over the records: a source is silent when whole minutes go by without a record of it, and the
     /// silence is a gap when it lasts at least 5 minutes and 5 times the source's usual
     /// spacing between minutes with records. The longest 10 are reported, each between the
     /// exact records that end and resume the silence.
@@ -99,7 +99,7 @@ impl Store {
         // of their own (they borrowed the key of the record before them) and are left out.
         let mut minutes: BTreeMap<Option<String>, Vec<i64>> = BTreeMap::new();
         let mut active = self.conn.prepare_cached(
-            "SELECT DISTINCT source, minute FROM rollup
+            "SELECT DISTINCT source, minute FROM source_minutes
              WHERE segment IN (SELECT id FROM segments WHERE bundle = ?1) AND minute >= ?2
              ORDER BY source, minute",
         )?;
