@@ -4,8 +4,9 @@
 
 use leptos::{prelude::*, task::spawn_local};
 use trawl_protocol::{
-    BundleSummary, Context, Cursor, Detail, Filter, Gap, ImportProgress, ImportSummary, Order,
-    Overview, Request, RequestId, Response, Row, StoreStatus, Trace, WorkerError, WorkerState,
+    BundleSummary, ConsoleResult, Context, Cursor, Detail, Filter, Gap, ImportProgress,
+    ImportSummary, Order, Overview, Request, RequestId, Response, Row, StoreStatus, Trace,
+    WorkerError, WorkerState,
 };
 
 use crate::{format, worker_client};
@@ -70,6 +71,9 @@ pub struct Session {
     pub at_top: RwSignal<bool>,
     /// Whether the query syntax help is open.
     pub help: RwSignal<bool>,
+    /// Whether the SQL console is open, and the statement it ran last.
+    pub console: RwSignal<bool>,
+    pub sql: RwSignal<String>,
     /// Bumped whenever the store's content changed.
     data_version: RwSignal<u64>,
     /// Identifies the newest list of results: pages for older ones are dropped.
@@ -105,6 +109,8 @@ impl Session {
             bundle_urls: RwSignal::new(Vec::new()),
             at_top: RwSignal::new(true),
             help: RwSignal::new(false),
+            console: RwSignal::new(false),
+            sql: RwSignal::new(String::new()),
             data_version: RwSignal::new(0),
             generation: StoredValue::new(0),
             stats_generation: StoredValue::new(0),
@@ -305,6 +311,16 @@ impl Session {
                 self.report(other.err());
                 None
             }
+        }
+    }
+
+    /// Runs one read-only SQL statement; `Err` says why it did not run (shown by the console,
+    /// not in the banner).
+    pub async fn console(self, sql: String) -> Result<ConsoleResult, String> {
+        match worker_client::request(Request::Console { sql }).await {
+            Ok(Response::Console(result)) => Ok(result),
+            Ok(other) => Err(format!("unexpected answer: {other:?}")),
+            Err(err) => Err(err.to_string()),
         }
     }
 

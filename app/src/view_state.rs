@@ -11,6 +11,7 @@
 //! | `context=1` | the detail pane shows the context around the record |
 //! | `trace=1` | the detail pane shows the record's trace |
 //! | `order=oldest` | oldest first (newest first otherwise) |
+//! | `sql` | the SQL console is open with this statement (run on opening) |
 //! | `tz=local` | local times (UTC otherwise) |
 
 use leptos::prelude::*;
@@ -39,6 +40,10 @@ pub fn restore(session: Session) -> Vec<String> {
     session
         .trace
         .set(params.get("trace").as_deref() == Some("1"));
+    if let Some(sql) = params.get("sql") {
+        session.sql.set(sql);
+        session.console.set(true);
+    }
     if params.get("order").as_deref() == Some("oldest") {
         session.order.set(Order::OldestFirst);
     }
@@ -86,6 +91,9 @@ pub fn follow(session: Session) {
         }
         if session.order.get() == Order::OldestFirst {
             params.append("order", "oldest");
+        }
+        if session.console.get() {
+            params.append("sql", &session.sql.get());
         }
         if !session.utc.get() {
             params.append("tz", "local");

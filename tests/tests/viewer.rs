@@ -1349,3 +1349,135 @@ async fn the_library_reports_a_sources_time_gap_and_shows_the_records_around_it(
     })
     .await;
 }
+
+/// Runs `sql` in the console (typed, then Ctrl+Enter) and waits for its answer: the table's
+/// rows as text, or the error the console shows.
+async fn run_sql(browser: &Browser, sql: &str) -> Result<Result<Vec<Vec<String>>, String>> {
+    let before = console_runs(browser).await?;
+    let input = browser
+        .client()
+        .find(fantoccini::Locator::Css("[data-testid=sql-input]"))
+        .await?;
+    input.clear().await?;
+    input.send_keys(sql).await?;
+    // Ctrl down, Enter, all keys up.
+    input.send_keys("\u{E009}\u{E007}\u{E000}").await?;
+    browser
+        .wait_for("the console's answer", async |b| {
+            let now = console_runs(b).await.map_err(|e| e.to_string());
+            Ok(match now {
+                Ok(n) if n > before => Ok(()),
+                other => Err(format!("{other:?} answers, {before} before")),
+            })
+        })
+        .await?;
+    let answer = browser
+        .script(
+            "const error = document.querySelector('[data-testid=sql-error]');
+             if (error) return {error: error.textContent};
+             return {rows: [...document.querySelectorAll('[data-testid=sql-row]')]
+                 .map(tr => [...tr.cells].map(td => td.textContent))};",
+            vec![],
+        )
+        .await?;
+    Ok(match answer["error"].as_str() {
+        Some(error) => Err(error.to_owned()),
+        None => Ok(serde_json::from_value(answer["rows"].clone())?),
+    })
+}
+
+/// How many answers the console has shown.
+async fn console_runs(browser: &Browser) -> Result<u32> {
+    let runs = browser
+        .script(
+            "return document.querySelector('[data-testid=console]').dataset.runs",
+            vec![],
+        )
+        .await?;
+    Ok(runs.as_str().unwrap_or("0").parse()?)
+}
+
+#[tokio::test]
+async fn the_sql_console_reads_the_store_refuses_to_write_and_stops_long_statements() {
+    let Served {
+        bundle, cache, url, ..
+    } = &serve_bundle("ssh", &[samples().join("loghub/OpenSSH_2k.log")]);
+    run("viewer_console", async |browser| {
+        browser.goto(url).await?;
+        wait_imported(browser, 2000).await?;
+        browser.click("sql-toggle").await?;
+        let rows = run_sql(
+            browser,
+            "SELECT count(*) AS n, min(line), max(line), source FROM records GROUP BY source",
+        )
+        .await?
+        .map_err(anyhow::Error::msg)?;
+        ensure!(
+            rows.len() == 1
+                && rows[0][..3] == ["2000", "1", "2000"]
+                && rows[0][3].ends_with("/OpenSSH_2k.log"),
+            "{rows:?}"
+        );
+        let (failed, _) = trawl_query(bundle, cache, "\"Failed password\"", 1)?;
+        let rows = run_sql(
+            browser,
+            "SELECT count(*) FROM records WHERE message LIKE '%Failed password%'",
+        )
+        .await?
+        .map_err(anyhow::Error::msg)?;
+        ensure!(rows == [[failed.to_string()]], "{rows:?} against {failed}");
+        // Writing is refused, and nothing changed.
+        let refused = run_sql(browser, "DELETE FROM records").await?;
+        ensure!(
+            refused
+                .as_ref()
+                .is_err_and(|e| e.contains("the console only reads")),
+            "{refused:?}"
+        );
+        let refused = run_sql(browser, "PRAGMA query_only = 0").await?;
+        ensure!(refused.is_err(), "{refused:?}");
+        // A statement that would run forever is stopped at the time limit, and the store
+        // answers again afterwards.
+        let stopped = run_sql(
+            browser,
+            "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c",
+        )
+        .await?;
+        ensure!(
+            stopped.as_ref().is_err_and(|e| e.contains("stopped after")),
+            "{stopped:?}"
+        );
+        let rows = run_sql(browser, "SELECT count(*) FROM records")
+            .await?
+            .map_err(anyhow::Error::msg)?;
+        ensure!(rows == [["2000"]], "{rows:?}");
+        // Values are text, never markup; NULL is shown as NULL.
+        let payload = "<img src=x onerror=\"window.__xss=1\">";
+        let rows = run_sql(browser, &format!("SELECT '{payload}', NULL"))
+            .await?
+            .map_err(anyhow::Error::msg)?;
+        ensure!(rows == [[payload, "NULL"]], "{rows:?}");
+        let inert = browser
+            .script(
+                "return window.__xss === undefined
+                    && !document.querySelector('[data-testid=console] img')",
+                vec![],
+            )
+            .await?;
+        ensure!(inert == json!(true), "the payload ran or became an element");
+        // The open console is in the link and runs again on opening it.
+        let here = browser.script("return location.href", vec![]).await?;
+        ensure!(
+            here.as_str().is_some_and(|h| h.contains("sql=")),
+            "the statement is not in the URL: {here}"
+        );
+        browser.reload().await?;
+        browser
+            .wait_text("sql-note", "the statement run again", |t| t.starts_with("1 row"))
+            .await?;
+        wait_total(browser, 2000).await?;
+        browser.save_artifacts("screenshot-console").await;
+        browser.assert_no_console_errors().await
+    })
+    .await;
+}

@@ -12,7 +12,7 @@ use trawl_protocol::{
     decode, Cursor, Filter, FromWorker, Request, RequestId, Response, StoreStatus, ToWorker,
     WorkerError, WorkerState,
 };
-use trawl_store::{export, Query, Store, StoreError};
+use trawl_store::{export, ConsoleLimits, Query, Store, StoreError};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::{spawn_local, JsFuture};
 
@@ -262,6 +262,14 @@ impl Service {
                         .store()?
                         .trace(&trace_id, limit.min(MAX_TRACE) as usize)
                         .map_err(store_error)?,
+                ),
+                Request::Console { sql } => Response::Console(
+                    service
+                        .store_mut()?
+                        .console(&sql, ConsoleLimits::default())
+                        .map_err(|err| WorkerError::Console {
+                            message: err.to_string(),
+                        })?,
                 ),
                 Request::Library => Response::Library {
                     bundles: service.store()?.bundles().map_err(store_error)?,

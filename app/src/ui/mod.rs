@@ -1,5 +1,6 @@
 //! The viewer's components. [`App`] lays them out and owns the keyboard.
 
+mod console;
 mod context;
 mod detail;
 mod export;
@@ -92,6 +93,12 @@ pub fn App() -> impl IntoView {
             >
                 {move || if session.utc.get() { "UTC" } else { "Local time" }}
             </button>
+            <button
+                data-testid="sql-toggle"
+                title="Read-only SQL over the store"
+                aria-pressed=move || session.console.get().to_string()
+                on:click=move |_| session.console.update(|open| *open = !*open)
+            >"SQL"</button>
             <imports::OpenButton />
             <theme::ThemeToggle />
         </header>
@@ -104,6 +111,7 @@ pub fn App() -> impl IntoView {
                 <store_card::StoreCard offline persisted />
             </aside>
             <section class="content">
+                {move || session.console.get().then(|| view! { <console::Console /> })}
                 <histogram::Histogram />
                 <results::Results />
             </section>

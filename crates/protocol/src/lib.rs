@@ -16,8 +16,8 @@ pub mod results;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 pub use results::{
-    BundleSummary, Context, Cursor, Detail, Facet, FacetValue, Gap, Histogram, Order, Overview,
-    Page, Row, Trace,
+    BundleSummary, ConsoleResult, Context, Cursor, Detail, Facet, FacetValue, Gap, Histogram,
+    Order, Overview, Page, Row, Trace,
 };
 
 /// Version of the message shapes below. Bump it on any change that an older peer would misread.
@@ -75,6 +75,8 @@ pub enum Request {
     Context { id: i64, before: u32, after: u32 },
     /// The first `limit` records of trace `trace_id`, in time order, whatever the query.
     Trace { trace_id: String, limit: u32 },
+    /// Runs one read-only SQL statement within the console's row and time limits.
+    Console { sql: String },
     /// The bundles in the store.
     Library,
     /// Remove a bundle's records from the store.
@@ -123,6 +125,8 @@ pub enum Response {
     Context { context: Option<Context> },
     /// Answer to [`Request::Trace`].
     Trace(Trace),
+    /// Answer to [`Request::Console`].
+    Console(ConsoleResult),
     /// Answer to [`Request::Library`].
     Library { bundles: Vec<BundleSummary> },
     /// Answer to [`Request::DeleteBundle`]: how many records went.
@@ -227,6 +231,10 @@ pub enum WorkerError {
     /// characters).
     #[error("column {column}: {message}")]
     Query { column: usize, message: String },
+    /// A console statement did not run or was stopped: it would write, it ran past the time
+    /// limit, or SQLite refused it (its message).
+    #[error("{message}")]
+    Console { message: String },
     /// An import failed: the file and byte offset where, and why. Batches committed before
     /// it stay in the store.
     #[error("{file}: {message} (at offset {offset})")]

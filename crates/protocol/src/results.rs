@@ -63,6 +63,16 @@ pub struct Trace {
     pub more: bool,
 }
 
+/// What a read-only SQL console statement returned. Values are JSON: numbers, text, null; a
+/// blob is shown as `x'…'` hex of its first 64 bytes and its length.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConsoleResult {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<serde_json::Value>>,
+    /// Whether rows beyond the row limit were left out.
+    pub truncated: bool,
+}
+
 /// Which end of the results a page starts from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

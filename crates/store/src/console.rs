@@ -6,11 +6,9 @@
 //! stops at a row limit and a time limit; natively another thread can also stop it with
 //! [`Store::interrupt_handle`].
 
+use crate::{ConsoleResult, Store};
 use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
 use rusqlite::types::ValueRef;
-use serde::Serialize;
-
-use crate::Store;
 
 /// How much a console statement may return and take.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,16 +26,6 @@ impl Default for ConsoleLimits {
             max_millis: 5000,
         }
     }
-}
-
-/// What a console statement returned. Values are JSON: numbers, text, null; a blob is shown as
-/// `x'…'` hex of its first 64 bytes and its length.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ConsoleResult {
-    pub columns: Vec<String>,
-    pub rows: Vec<Vec<serde_json::Value>>,
-    /// Whether rows beyond `max_rows` were left out.
-    pub truncated: bool,
 }
 
 /// Why a console statement did not run.

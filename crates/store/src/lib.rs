@@ -29,12 +29,12 @@ mod schema;
 mod search;
 pub mod tokenizer;
 
-pub use console::{ConsoleError, ConsoleLimits, ConsoleResult};
+pub use console::{ConsoleError, ConsoleLimits};
 pub use import::{Flow, ImportOptions, Progress, SegmentImport, SegmentReport};
 pub use query::{Query, QueryError};
 pub use trawl_protocol::results::{
-    BundleSummary, Context, Cursor, Detail, Facet, FacetValue, Gap, Histogram, Order, Overview,
-    Page, Row, Trace,
+    BundleSummary, ConsoleResult, Context, Cursor, Detail, Facet, FacetValue, Gap, Histogram,
+    Order, Overview, Page, Row, Trace,
 };
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
