@@ -20,9 +20,9 @@ const GAPS_PER_BUNDLE: usize = 10;
 impl Store {
     /// The bundles in the store, by name, with their integrity reports.
     ///
-    /// A bundle's gaps are silences of one source (file or stream) found from the minutes
-    /// each source has records in, kept at import, so listing them costs a pass over those
-    /// minutes, not over the records: a source is silent when whole minutes go by without a record of it, and the
+    /// A bundle's gaps are silences of one source (file or stream), found from the minutes
+    /// each source has records in (kept at import, so this reads those minutes, not the
+    /// records). A source is silent while whole minutes go by without a record of it; the
     /// silence is a gap when it lasts at least 5 minutes and 5 times the source's usual
     /// spacing between minutes with records. The longest 10 are reported, each between the
     /// exact records that end and resume the silence.
@@ -110,13 +110,11 @@ impl Store {
         // (silent minutes, source, last minute before, first minute after)
         let mut silences = Vec::new();
         for (source, minutes) in &minutes {
-            let (Some(first), Some(last)) = (minutes.first(), minutes.last()) else {
-                continue;
-            };
             if minutes.len() < 2 {
                 continue;
             }
-            let usual = (last - first) as f64 / (minutes.len() - 1) as f64;
+            let span = minutes[minutes.len() - 1] - minutes[0];
+            let usual = span as f64 / (minutes.len() - 1) as f64;
             let least = GAP_MIN_MINUTES.max(GAP_USUAL_FACTOR * usual);
             for pair in minutes.windows(2) {
                 let silent = pair[1] - pair[0] - 1;
@@ -127,43 +125,39 @@ impl Store {
         }
         silences.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(b.1)));
         silences.truncate(GAPS_PER_BUNDLE);
-        let edge = |source: &Option<String>, minute: i64, last: bool| -> Result<(i64, i64)> {
-            let sql = if last {
-                "SELECT id, ts FROM records
+        // The last (or first) record of `source` in `minute`: (id, time).
+        let edge =
+            |source: &Option<String>, minute: i64, last: bool| -> Result<Option<(i64, i64)>> {
+                let sql = if last {
+                    "SELECT id, ts FROM records
                  WHERE id >= ?1 AND id < ?2 AND source IS ?3
                    AND segment IN (SELECT id FROM segments WHERE bundle = ?4)
                  ORDER BY id DESC LIMIT 1"
-            } else {
-                "SELECT id, ts FROM records
+                } else {
+                    "SELECT id, ts FROM records
                  WHERE id >= ?1 AND id < ?2 AND source IS ?3
                    AND segment IN (SELECT id FROM segments WHERE bundle = ?4)
                  ORDER BY id LIMIT 1"
+                };
+                let range = (key::of_minute(minute), key::of_minute(minute + 1));
+                let found = self
+                    .conn
+                    .prepare_cached(sql)?
+                    .query_row(params![range.0, range.1, source, bundle], |r| {
+                        Ok((r.get::<_, i64>(0)?, r.get::<_, Option<i64>>(1)?))
+                    })
+                    .optional()?;
+                // A record without a timestamp has its key's time (its neighbour's).
+                Ok(found.map(|(id, ts)| (id, ts.unwrap_or_else(|| key::time_of(id)))))
             };
-            let found = self
-                .conn
-                .prepare_cached(sql)?
-                .query_row(
-                    params![
-                        key::of_minute(minute),
-                        key::of_minute(minute + 1),
-                        source,
-                        bundle
-                    ],
-                    |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Option<i64>>(1)?)),
-                )
-                .optional()?;
-            // The rollup counted a record of the source in this minute, so one is found (were
-            // it not, the minute's start would stand in); a record without a timestamp has
-            // its key's time.
-            Ok(found.map_or(
-                (key::of_minute(minute), key::time_of(key::of_minute(minute))),
-                |(id, ts)| (id, ts.unwrap_or_else(|| key::time_of(id))),
-            ))
-        };
         let mut gaps = Vec::with_capacity(silences.len());
         for (_, source, before, after) in silences {
-            let (before_id, from_nanos) = edge(source, before, true)?;
-            let (after_id, to_nanos) = edge(source, after, false)?;
+            // Both are there, as the minutes were listed; a store edited by hand may differ.
+            let (Some((before_id, from_nanos)), Some((after_id, to_nanos))) =
+                (edge(source, before, true)?, edge(source, after, false)?)
+            else {
+                continue;
+            };
             gaps.push(Gap {
                 source: source.clone(),
                 before_id,
