@@ -71,8 +71,9 @@ pub struct Session {
     pub at_top: RwSignal<bool>,
     /// Whether the query syntax help is open.
     pub help: RwSignal<bool>,
-    /// Whether the SQL console is open, and the statement it ran last.
+    /// Whether the SQL console is open.
     pub console: RwSignal<bool>,
+    /// The statement the console ran last (kept in the URL).
     pub sql: RwSignal<String>,
     /// Bumped whenever the store's content changed.
     data_version: RwSignal<u64>,

@@ -360,6 +360,13 @@ mod tests {
                 order: Order::OldestFirst,
                 limit: 100_000,
             },
+            Request::Trace {
+                trace_id: "4bf92f3577b34da6a3ce929d0e0e4736".into(),
+                limit: 1000,
+            },
+            Request::Console {
+                sql: "SELECT '\u{1b}[31m', x'00' FROM records".into(),
+            },
         ] {
             let msg = ToWorker { id: 7, request };
             assert_eq!(decode::<ToWorker>(&encode(&msg)).unwrap(), msg);
@@ -464,7 +471,48 @@ mod tests {
             FromWorker::Reply {
                 id: 8,
                 result: Ok(Response::Library {
-                    bundles: Vec::new(),
+                    bundles: vec![BundleSummary {
+                        name: "edge".into(),
+                        segments: 2,
+                        records: 376,
+                        min_ts_nanos: Some(0),
+                        max_ts_nanos: Some(1),
+                        bytes: 7000,
+                        complete: true,
+                        findings: vec!["seg-0: bad frame at offset 64".into()],
+                        gaps: vec![Gap {
+                            source: None,
+                            before_id: 1,
+                            after_id: 2,
+                            from_nanos: 10,
+                            to_nanos: 1_050_000_000_010,
+                        }],
+                    }],
+                }),
+            },
+            FromWorker::Reply {
+                id: 8,
+                result: Ok(Response::Trace(Trace {
+                    rows: vec![row(1), row(2)],
+                    more: true,
+                })),
+            },
+            FromWorker::Reply {
+                id: 8,
+                result: Ok(Response::Console(ConsoleResult {
+                    columns: vec!["n".into(), "t".into(), "x".into()],
+                    rows: vec![vec![
+                        serde_json::json!(2000),
+                        serde_json::json!("<b>"),
+                        serde_json::Value::Null,
+                    ]],
+                    truncated: true,
+                })),
+            },
+            FromWorker::Reply {
+                id: 8,
+                result: Err(WorkerError::Console {
+                    message: "the console only reads: DELETE FROM records".into(),
                 }),
             },
             FromWorker::Reply {
