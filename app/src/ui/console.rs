@@ -45,7 +45,8 @@ pub fn Console() -> impl IntoView {
             runs.try_update(|n| *n += 1);
         });
     };
-    // A statement from a link runs once the store is open.
+    // The statement run last (from a link, or before the console was closed) runs again when
+    // the console opens, once the store is open.
     let from_link = StoredValue::new(true);
     Effect::new(move |_| {
         if session.worker.get() == WorkerState::Ready && from_link.get_value() {
