@@ -315,6 +315,28 @@ impl Session {
         }
     }
 
+    /// The first `limit` matches of the current query, in the list's order, as JSON lines:
+    /// `(lines, records, complete)`, `complete` false when more matched. `None` on failure
+    /// (reported in the banner).
+    pub async fn export(self, limit: u32) -> Option<(String, u64, bool)> {
+        let request = Request::Export {
+            filter: self.filter.get_untracked(),
+            order: self.order.get_untracked(),
+            limit,
+        };
+        match worker_client::request(request).await {
+            Ok(Response::Exported {
+                lines,
+                records,
+                complete,
+            }) => Some((lines, records, complete)),
+            other => {
+                self.report(other.err());
+                None
+            }
+        }
+    }
+
     /// Runs one read-only SQL statement; `Err` says why it did not run (shown by the console,
     /// not in the banner).
     pub async fn console(self, sql: String) -> Result<ConsoleResult, String> {

@@ -414,19 +414,60 @@ async fn the_result_list_renders_the_rows_in_view_and_few_more() {
     .await;
 }
 
-/// The detail pane's context as shown: (line number, message, whether it is the record the
-/// context is around), top to bottom.
-async fn context_lines(browser: &Browser) -> Result<Vec<(usize, String, bool)>> {
+/// A list of records in the detail pane as shown, top to bottom: each line's two leading
+/// cells, its message, and whether it is the open record.
+type Listed = Vec<(String, String, String, bool)>;
+
+/// The lines of list `list` (`context` or `trace`: the app draws both alike).
+async fn listed(browser: &Browser, list: &str) -> Result<Listed> {
     let lines = browser
         .script(
-            "return [...document.querySelectorAll('[data-testid=context-line]')].map(li => [
-                Number(li.querySelector('.line-no').textContent),
-                li.querySelector('[data-testid=context-message]').textContent,
+            "const list = arguments[0];
+             return [...document.querySelectorAll(`[data-testid=${list}-line]`)].map(li => [
+                li.querySelector('.line-no').textContent,
+                li.querySelector('.time').textContent,
+                li.querySelector(`[data-testid=${list}-message]`).textContent,
                 li.classList.contains('current')]);",
-            vec![],
+            vec![json!(list)],
         )
         .await?;
     Ok(serde_json::from_value(lines)?)
+}
+
+/// Waits until list `list` shows `count` lines and its open record is marked where `marked`
+/// (given its index and line) agrees.
+async fn wait_listed(
+    browser: &Browser,
+    list: &str,
+    count: usize,
+    marked: impl Fn(usize, &(String, String, String, bool)) -> bool,
+) -> Result<Listed> {
+    browser
+        .wait_for(&format!("the {list}"), async |b| {
+            let lines = listed(b, list).await?;
+            let at = lines.iter().position(|l| l.3);
+            Ok(
+                if lines.len() == count && at.is_some_and(|i| marked(i, &lines[i])) {
+                    Ok(lines)
+                } else {
+                    Err(format!("{} lines, marked {at:?}", lines.len()))
+                },
+            )
+        })
+        .await
+}
+
+/// The context as (line number, message, whether it is the record the context is around).
+fn context_of(lines: Listed) -> Result<Vec<(usize, String, bool)>> {
+    lines
+        .into_iter()
+        .map(|(line, _, message, current)| Ok((line.parse()?, message, current)))
+        .collect()
+}
+
+/// The detail pane's context as shown.
+async fn context_lines(browser: &Browser) -> Result<Vec<(usize, String, bool)>> {
+    context_of(listed(browser, "context").await?)
 }
 
 /// Waits until the context shows `count` lines around a record on line `line`.
@@ -435,17 +476,8 @@ async fn wait_context(
     line: usize,
     count: usize,
 ) -> Result<Vec<(usize, String, bool)>> {
-    browser
-        .wait_for("the context", async |b| {
-            let lines = context_lines(b).await?;
-            let current = lines.iter().find(|l| l.2).map(|l| l.0);
-            Ok(if lines.len() == count && current == Some(line) {
-                Ok(lines)
-            } else {
-                Err(format!("{} lines around line {current:?}", lines.len()))
-            })
-        })
-        .await
+    let line = line.to_string();
+    context_of(wait_listed(browser, "context", count, |_, l| l.0 == line).await?)
 }
 
 #[tokio::test]
@@ -1139,38 +1171,10 @@ async fn a_cancelled_import_keeps_what_it_stored_and_opening_again_finishes_it()
     .await;
 }
 
-/// The trace view's lines: (offset, service, message, whether it is the open record).
-async fn trace_lines(browser: &Browser) -> Result<Vec<(String, String, String, bool)>> {
-    let lines = browser
-        .script(
-            "return [...document.querySelectorAll('[data-testid=trace-line]')].map(li => [
-                li.querySelector('[data-testid=trace-offset]').textContent,
-                li.querySelector('.time').textContent,
-                li.querySelector('[data-testid=trace-message]').textContent,
-                li.classList.contains('current')]);",
-            vec![],
-        )
-        .await?;
-    Ok(serde_json::from_value(lines)?)
-}
-
-/// Waits until the trace view shows `count` lines with the open record's on line `current`.
-async fn wait_trace(
-    browser: &Browser,
-    count: usize,
-    current: usize,
-) -> Result<Vec<(String, String, String, bool)>> {
-    browser
-        .wait_for("the trace", async |b| {
-            let lines = trace_lines(b).await?;
-            let marked = lines.iter().position(|l| l.3);
-            Ok(if lines.len() == count && marked == Some(current) {
-                Ok(lines)
-            } else {
-                Err(format!("{} lines, marked {marked:?}", lines.len()))
-            })
-        })
-        .await
+/// Waits until the trace view shows `count` lines, (offset, service, message, whether it is
+/// the open record), with the open record's on line `current`.
+async fn wait_trace(browser: &Browser, count: usize, current: usize) -> Result<Listed> {
+    wait_listed(browser, "trace", count, |i, _| i == current).await
 }
 
 #[tokio::test]

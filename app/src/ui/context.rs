@@ -3,8 +3,9 @@
 //! the detail pane, and the context stays open around it.
 
 use leptos::{prelude::*, task::spawn_local};
-use trawl_protocol::{results::level_name, Context, Row};
+use trawl_protocol::{Context, Row};
 
+use super::record_line::{Listing, RecordLine};
 use crate::{format, session::Session};
 
 /// Lines shown on each side at first.
@@ -81,35 +82,15 @@ pub fn ContextLines(id: i64, source: Option<String>) -> impl IntoView {
     }
 }
 
-/// One line of the context; the record it is around is marked and scrolled to the middle of
-/// the pane. A click opens it.
+/// One line of the context: its line number and time.
 #[component]
 fn ContextLine(row: Row, current: bool) -> impl IntoView {
     let session = expect_context::<Session>();
-    let id = row.id;
-    let level = level_name(row.level);
-    let node = NodeRef::<leptos::html::Li>::new();
-    Effect::new(move |_| {
-        if let Some(li) = node.get().filter(|_| current) {
-            let options = web_sys::ScrollIntoViewOptions::new();
-            options.set_block(web_sys::ScrollLogicalPosition::Center);
-            li.scroll_into_view_with_scroll_into_view_options(&options);
-        }
-    });
+    let (line, ts) = (row.line, row.ts_nanos);
     view! {
-        <li
-            node_ref=node
-            class="context-line"
-            class:current=current
-            aria-current=current.then_some("true")
-            data-testid="context-line"
-            data-id=id.to_string()
-            on:click=move |_| session.selected.set(Some(id))
-        >
-            <span class="line-no">{row.line}</span>
-            <span class="time">{move || format::maybe_time(row.ts_nanos, session.utc.get())}</span>
-            <span class=format!("level level-{level}")>{row.level.map(|_| level)}</span>
-            <span class="text" data-testid="context-message">{row.message}</span>
-        </li>
+        <RecordLine listing=Listing::Context row current>
+            <span class="line-no">{line}</span>
+            <span class="time">{move || format::maybe_time(ts, session.utc.get())}</span>
+        </RecordLine>
     }
 }

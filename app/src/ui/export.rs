@@ -5,10 +5,9 @@
 use std::time::Duration;
 
 use leptos::{prelude::*, task::spawn_local};
-use trawl_protocol::{Request, Response};
 use wasm_bindgen::{JsCast, JsValue};
 
-use crate::{format, session::Session, worker_client};
+use crate::{format, session::Session};
 
 /// Records in one export at most (the worker holds to its own, equal, limit).
 const EXPORT_LIMIT: u32 = 100_000;
@@ -28,26 +27,13 @@ pub fn Export() -> impl IntoView {
     });
     let on_click = move |_| {
         busy.set(true);
-        let request = Request::Export {
-            filter: session.filter.get_untracked(),
-            order: session.order.get_untracked(),
-            limit: EXPORT_LIMIT,
-        };
         spawn_local(async move {
-            match worker_client::request(request).await {
-                Ok(Response::Exported {
-                    lines,
-                    records,
-                    complete,
-                }) => match save(FILE_NAME, &lines) {
-                    Ok(()) => note.set(Some(if complete {
-                        format!("saved {}", format::counted(records, "record"))
-                    } else {
-                        format!("saved the first {}", format::counted(records, "record"))
-                    })),
-                    Err(err) => note.set(Some(format!("could not save the file: {err:?}"))),
-                },
-                other => session.report(other.err()),
+            if let Some((lines, records, complete)) = session.export(EXPORT_LIMIT).await {
+                note.set(Some(match save(FILE_NAME, &lines) {
+                    Ok(()) if complete => format!("saved {}", format::counted(records, "record")),
+                    Ok(()) => format!("saved the first {}", format::counted(records, "record")),
+                    Err(err) => format!("could not save the file: {err:?}"),
+                }));
             }
             busy.set(false);
         });

@@ -8,6 +8,7 @@ mod facets;
 mod histogram;
 mod imports;
 mod library;
+mod record_line;
 mod results;
 mod search_box;
 mod store_card;

@@ -6,6 +6,7 @@
 use leptos::{prelude::*, task::spawn_local};
 use trawl_protocol::{results::level_name, Row, Trace};
 
+use super::record_line::{Listing, RecordLine};
 use crate::{format, session::Session};
 
 /// Records of a trace shown at most.
@@ -89,41 +90,20 @@ fn TraceLane(lane: Lane) -> impl IntoView {
     }
 }
 
-/// One record of the trace; the selected one is marked and scrolled into view. A click opens
-/// it.
+/// One record of the trace: its offset from the trace's start and its service.
 #[component]
 fn TraceLine(row: Row, start: Option<i64>, current: bool) -> impl IntoView {
-    let session = expect_context::<Session>();
-    let id = row.id;
-    let level = level_name(row.level);
-    let node = NodeRef::<leptos::html::Li>::new();
-    Effect::new(move |_| {
-        if let Some(li) = node.get().filter(|_| current) {
-            let options = web_sys::ScrollIntoViewOptions::new();
-            options.set_block(web_sys::ScrollLogicalPosition::Nearest);
-            li.scroll_into_view_with_scroll_into_view_options(&options);
-        }
-    });
     let offset = row
         .ts_nanos
         .zip(start)
         .map(|(ts, start)| offset_label(ts - start))
         .unwrap_or_default();
+    let service = row.service.clone().unwrap_or_default();
     view! {
-        <li
-            node_ref=node
-            class="context-line"
-            class:current=current
-            aria-current=current.then_some("true")
-            data-testid="trace-line"
-            data-id=id.to_string()
-            on:click=move |_| session.selected.set(Some(id))
-        >
+        <RecordLine listing=Listing::Trace row current>
             <span class="line-no" data-testid="trace-offset">{offset}</span>
-            <span class="time">{row.service.unwrap_or_default()}</span>
-            <span class=format!("level level-{level}")>{row.level.map(|_| level)}</span>
-            <span class="text" data-testid="trace-message">{row.message}</span>
-        </li>
+            <span class="time">{service}</span>
+        </RecordLine>
     }
 }
 
