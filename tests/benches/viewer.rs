@@ -158,7 +158,8 @@ async fn measure(
     let (start_frames, import_frames): (Vec<Frame>, Vec<Frame>) =
         frames.into_iter().partition(|f| f.end < import_start);
     let start_frames: Vec<f64> = start_frames.iter().map(|f| f.ms).collect();
-    let import_frames: Vec<f64> = import_frames.iter().map(|f| f.ms).collect();
+    let import_frames_at = import_frames;
+    let import_frames: Vec<f64> = import_frames_at.iter().map(|f| f.ms).collect();
     let trace = browser.trace_events().await?;
     if !trace.is_empty() {
         print_trace(&trace)?;
@@ -190,6 +191,14 @@ async fn measure(
     );
     print_frames("frames while the app starts", &start_frames);
     print_frames("frames during the import", &import_frames);
+    for frame in import_frames_at.iter().filter(|f| f.ms > MISSED_FRAME_MS) {
+        println!(
+            "  a {:.0} ms frame ended {:.0} ms after the import's start ({:+.0} ms from first results)",
+            frame.ms,
+            frame.end - import_start,
+            frame.end - first_results_ms
+        );
+    }
     println!(
         "tab memory peak during the import: {:.0} MB private footprint ({:.0} MB RSS); \
          all renderers: {:.0} MB private ({:.0} MB RSS)",
