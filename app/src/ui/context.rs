@@ -5,7 +5,10 @@
 use leptos::{prelude::*, task::spawn_local};
 use trawl_protocol::{Context, Row};
 
-use super::record_line::{Listing, RecordLine};
+use super::{
+    detail::ToggleHeading,
+    record_line::{Listing, RecordLine},
+};
 use crate::{format, session::Session};
 
 /// Lines shown on each side at first.
@@ -34,18 +37,12 @@ pub fn ContextLines(id: i64, source: Option<String>) -> impl IntoView {
             });
         }
     });
-    let toggle = move |_| shown.update(|s| *s = !*s);
     let where_from = source.map_or_else(
         || "records without a source, in time order".to_owned(),
         |source| format!("in {source}"),
     );
     view! {
-        <h3>
-            "Context"
-            <button class="copy" data-testid="context-toggle" on:click=toggle>
-                {move || if shown.get() { "hide" } else { "show" }}
-            </button>
-        </h3>
+        <ToggleHeading title="Context" testid="context-toggle" shown />
         {move || shown.get().then(|| view! {
             <p class="note context-source">{where_from.clone()}</p>
             {move || context.get().map(|context| {

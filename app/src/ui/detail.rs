@@ -126,6 +126,24 @@ fn DetailBody(detail: Detail) -> impl IntoView {
     }
 }
 
+/// A heading of a detail-pane section that is opened on demand (context, trace): its title
+/// and a show/hide button (`testid`) that flips `shown`.
+#[component]
+pub(super) fn ToggleHeading(
+    title: &'static str,
+    testid: &'static str,
+    shown: RwSignal<bool>,
+) -> impl IntoView {
+    view! {
+        <h3>
+            {title}
+            <button class="copy" data-testid=testid on:click=move |_| shown.update(|s| *s = !*s)>
+                {move || if shown.get() { "hide" } else { "show" }}
+            </button>
+        </h3>
+    }
+}
+
 /// Copies `text` to the clipboard.
 #[component]
 fn CopyButton(text: String) -> impl IntoView {

@@ -6,7 +6,10 @@
 use leptos::{prelude::*, task::spawn_local};
 use trawl_protocol::{results::level_name, Row, Trace};
 
-use super::record_line::{Listing, RecordLine};
+use super::{
+    detail::ToggleHeading,
+    record_line::{Listing, RecordLine},
+};
 use crate::{format, session::Session};
 
 /// Records of a trace shown at most.
@@ -34,14 +37,8 @@ pub fn TraceView(trace_id: String, id: i64) -> impl IntoView {
             });
         }
     });
-    let toggle = move |_| shown.update(|s| *s = !*s);
     view! {
-        <h3>
-            "Trace"
-            <button class="copy" data-testid="trace-toggle" on:click=toggle>
-                {move || if shown.get() { "hide" } else { "show" }}
-            </button>
-        </h3>
+        <ToggleHeading title="Trace" testid="trace-toggle" shown />
         {move || shown.get().then(|| trace.get().map(|trace| view! { <TraceBody trace id /> }))}
     }
 }
