@@ -158,9 +158,13 @@ async fn measure(
     let import_start = imported.0.context("no import-start mark")?;
     let (start_frames, import_frames): (Vec<Frame>, Vec<Frame>) =
         frames.into_iter().partition(|f| f.end < import_start);
+    let slow_import_frames: Vec<Frame> = import_frames
+        .iter()
+        .filter(|f| f.ms > MISSED_FRAME_MS)
+        .copied()
+        .collect();
     let start_frames: Vec<f64> = start_frames.iter().map(|f| f.ms).collect();
-    let import_frames_at = import_frames;
-    let import_frames: Vec<f64> = import_frames_at.iter().map(|f| f.ms).collect();
+    let import_frames: Vec<f64> = import_frames.iter().map(|f| f.ms).collect();
     let trace = browser.trace_events().await?;
     if !trace.is_empty() {
         print_trace(&trace)?;
@@ -192,7 +196,7 @@ async fn measure(
     );
     print_frames("frames while the app starts", &start_frames);
     print_frames("frames during the import", &import_frames);
-    for frame in import_frames_at.iter().filter(|f| f.ms > MISSED_FRAME_MS) {
+    for frame in &slow_import_frames {
         println!(
             "  a {:.0} ms frame ended {:.0} ms after the import's start ({:+.0} ms from first results)",
             frame.ms,
@@ -387,6 +391,7 @@ async fn measures(browser: &Browser, name: &str) -> Result<Vec<f64>> {
 }
 
 /// One animation frame: when it came (ms since navigation) and how long after the one before.
+#[derive(Debug, Clone, Copy)]
 struct Frame {
     end: f64,
     ms: f64,
