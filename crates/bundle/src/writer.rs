@@ -478,13 +478,17 @@ impl Writer {
         st.queued_records += count;
         st.queued_bytes += chunk.block_bytes.len();
         st.unsynced_bytes += chunk.block_bytes.len();
+        // The first unsynced record starts the interval policy's clock, which the background
+        // thread (possibly waiting with no deadline) has to be told about.
+        let starts_clock = st.oldest_unsynced.is_none()
+            && matches!(shared.options.durability, Durability::Interval(_));
         st.oldest_unsynced.get_or_insert_with(Instant::now);
         st.queue.push_back(chunk);
         let last = st.next_seq - 1;
         if shared.options.durability == Durability::EveryRecord {
             st.sync_target = st.sync_target.max(last);
             self.wait_until_durable(st, last)?;
-        } else if !st.leader && shared.due(&st).0.is_some() {
+        } else if !st.leader && (starts_clock || shared.due(&st).0.is_some()) {
             shared.work.notify_one();
         }
         Ok((first, last))

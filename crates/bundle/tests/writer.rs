@@ -230,6 +230,28 @@ fn interval_and_byte_policies_make_records_durable_by_themselves() {
     }
 }
 
+#[test]
+fn the_interval_policy_syncs_a_record_appended_to_an_idle_writer() {
+    // The background thread is idle (waiting with no deadline) when the record comes: the
+    // append has to start its clock.
+    let dir = tempfile::tempdir().unwrap();
+    let every = Duration::from_millis(20);
+    let options = Options::with_durability(Durability::Interval(every));
+    let (writer, _) = Writer::open(dir.path(), options).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(writer.append(&record(1, 100)).unwrap(), 1);
+    let appended = std::time::Instant::now();
+    while writer.durable_seq() < 1 && appended.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(
+        writer.durable_seq(),
+        1,
+        "not durable {every:?} after the append"
+    );
+    writer.close().unwrap();
+}
+
 /// An [`Fs`] whose syncs take a while, counting them: makes group commit observable.
 #[derive(Debug, Clone)]
 struct SlowSyncFs {
