@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::io::Read;
 
 use rusqlite::{params, Transaction};
-use trawl_bundle::{Finding, Item, Record, SegmentReader};
+use trawl_bundle::{Finding, Item, Record, SegmentHeader, SegmentReader};
 
 use crate::fields_text;
 use crate::key::{self, KeyAllocator};
@@ -128,14 +128,7 @@ impl Store {
         let writer_id = header.writer_id.to_string();
         let salt = format!("{:016x}", header.salt);
         let (segment_id, next_seq) = self
-            .segment_row(
-                &writer_id,
-                header.segment_seq,
-                &salt,
-                bundle,
-                file,
-                header.first_record_seq,
-            )
+            .segment_row(&writer_id, &header, &salt, bundle, file)
             .map_err(|source| import_error(file, 0, source))?;
         Ok(SegmentImport {
             reader: Some(reader),
@@ -211,30 +204,30 @@ impl Store {
     fn segment_row(
         &self,
         writer_id: &str,
-        segment_seq: u64,
+        header: &SegmentHeader,
         salt: &str,
         bundle: &str,
         file: &str,
-        first_seq: u64,
     ) -> rusqlite::Result<(i64, u64)> {
         self.conn.execute(
             "INSERT INTO segments(writer_id, segment_seq, salt, bundle, file, first_seq, next_seq,
-                                  records, findings, complete)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, 0, '[]', 0)
+                                  records, findings, complete, created_nanos)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, 0, '[]', 0, ?7)
              ON CONFLICT DO NOTHING",
             params![
                 writer_id,
-                segment_seq as i64,
+                header.segment_seq as i64,
                 salt,
                 bundle,
                 file,
-                first_seq as i64
+                header.first_record_seq as i64,
+                header.created_nanos,
             ],
         )?;
         self.conn.query_row(
             "SELECT id, next_seq FROM segments
              WHERE writer_id = ?1 AND segment_seq = ?2 AND salt = ?3",
-            params![writer_id, segment_seq as i64, salt],
+            params![writer_id, header.segment_seq as i64, salt],
             |row| Ok((row.get(0)?, row.get::<_, i64>(1)?.unsigned_abs())),
         )
     }

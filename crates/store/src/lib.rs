@@ -11,9 +11,11 @@
 //! (batched, idempotent per segment); [`tokenizer`] is trawl's log tokenizer, registered with
 //! FTS5 by [`fts5`]; [`query`] parses the query language and compiles it to SQL with bound
 //! parameters; `search` answers the viewer (pages, counts, histograms, facets, context,
-//! traces, gaps); [`export`] writes matches out as JSON lines; `console` runs read-only
+//! traces, gaps); [`export`] writes matches out as JSON lines; `bundle_export` writes a
+//! stored bundle back out as a bundle ([`Store::export_bundle`]); `console` runs read-only
 //! SQL; [`key`] makes record ids time-ordered.
 
+mod bundle_export;
 mod console;
 #[cfg(feature = "corpus")]
 pub mod corpus;
@@ -29,6 +31,7 @@ mod schema;
 mod search;
 pub mod tokenizer;
 
+pub use bundle_export::ExportedFile;
 pub use console::{ConsoleError, ConsoleLimits};
 pub use import::{Flow, ImportOptions, Progress, SegmentImport, SegmentReport};
 pub use query::{Query, QueryError};
@@ -61,6 +64,9 @@ pub enum StoreError {
         offset: u64,
         source: rusqlite::Error,
     },
+    /// The store has no bundle of this name.
+    #[error("the store has no bundle named {0:?}")]
+    UnknownBundle(String),
 }
 
 /// Result of store operations.

@@ -110,6 +110,9 @@ pub(crate) const MIGRATIONS: &[&str] = &[
      CREATE INDEX source_minutes_segment ON source_minutes(segment);
      INSERT INTO source_minutes(segment, source, minute)
          SELECT DISTINCT segment, source, minute FROM rollup;",
+    // 5: when each segment was created (its header's time), so an exported copy of the
+    // segment carries the header it came with. Unknown (NULL) for segments imported before.
+    "ALTER TABLE segments ADD COLUMN created_nanos INTEGER;",
 ];
 
 /// The schema version this build creates and understands.

@@ -450,7 +450,10 @@ fn a_bundles_gaps_are_its_sources_unusual_silences_across_segments() {
     // A store imported before the minutes were kept finds the same gaps after migrating.
     store
         .conn
-        .execute_batch("DROP TABLE source_minutes; PRAGMA user_version = 3;")
+        .execute_batch(
+            "DROP TABLE source_minutes; ALTER TABLE segments DROP COLUMN created_nanos;
+             PRAGMA user_version = 3;",
+        )
         .unwrap();
     crate::schema::migrate(&mut store.conn).unwrap();
     assert_eq!(store.bundles().unwrap(), library);

@@ -3,6 +3,7 @@
 
 use super::*;
 
+mod bundle_export;
 mod console;
 mod data;
 mod import;

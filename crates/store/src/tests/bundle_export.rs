@@ -1,0 +1,179 @@
+use super::data::{self, HDFS, OPENSSH};
+use super::test;
+use crate::{ExportedFile, Flow, ImportOptions, Query, Store, StoreError};
+use trawl_bundle::{
+    format::{segment_file_name, WriterId},
+    memory::SegmentEncoder,
+    Finding, Manifest, SegmentHeader,
+};
+
+/// A record's stored columns.
+type Row = Vec<rusqlite::types::Value>;
+
+/// Every record of bundle `bundle` as stored, segment row ids aside.
+fn rows(store: &Store, bundle: &str) -> Vec<Row> {
+    let mut statement = store
+        .conn
+        .prepare(
+            "SELECT id, ts, level, service, host, trace_id, span_id, message, fields, raw,
+                    source, line, seq
+             FROM records WHERE segment IN (SELECT id FROM segments WHERE bundle = ?1)
+             ORDER BY id",
+        )
+        .unwrap();
+    let rows = statement
+        .query_map([bundle], |r| (0..13).map(|i| r.get(i)).collect())
+        .unwrap();
+    rows.collect::<Result<_, _>>().unwrap()
+}
+
+fn import(store: &mut Store, bundle: &str, file: &ExportedFile) -> crate::SegmentReport {
+    store
+        .import_segment(
+            bundle,
+            &file.name,
+            &file.bytes[..],
+            ImportOptions::default(),
+            &mut |_| Flow::Continue,
+        )
+        .unwrap()
+}
+
+fn export(store: &Store, bundle: &str) -> (Vec<ExportedFile>, Manifest) {
+    let mut files = Vec::new();
+    let manifest = store
+        .export_bundle::<StoreError>(bundle, |file| {
+            files.push(file);
+            Ok(())
+        })
+        .unwrap();
+    (files, manifest)
+}
+
+/// A sealed segment, as `trawl ingest` leaves all but its last one.
+fn sealed(segment_seq: u64, first_seq: u64, records: &[trawl_bundle::Record]) -> ExportedFile {
+    let header = SegmentHeader {
+        writer_id: WriterId(0xab),
+        segment_seq,
+        salt: 0x5a17 + segment_seq,
+        first_record_seq: first_seq,
+        created_nanos: 1_700_000_000_000_000_000,
+    };
+    let mut encoder = SegmentEncoder::new(header, 100);
+    for (seq, record) in (first_seq..).zip(records) {
+        encoder.push(seq, record);
+    }
+    let name = segment_file_name(segment_seq);
+    ExportedFile {
+        bytes: encoder.finish(&name, true).bytes,
+        name,
+    }
+}
+
+#[test]
+fn an_exported_bundle_imports_elsewhere_as_the_same_records_and_adds_nothing_at_home() {
+    let records = data::parse("OpenSSH_2k.log", OPENSSH);
+    let mut home = Store::open_in_memory().unwrap();
+    // A sealed segment and the live one after it, and another bundle beside them.
+    let first = sealed(1, 0, &records[..1200]);
+    let live = ExportedFile {
+        name: segment_file_name(2),
+        bytes: data::segment(0xab, 2, 1200, &records[1200..], 100),
+    };
+    import(&mut home, "ssh", &first);
+    import(&mut home, "ssh", &live);
+    let hdfs = data::parse("HDFS_2k.log", HDFS);
+    let other = data::segment(0xcd, 1, 0, &hdfs, 100);
+    home.import_segment(
+        "hdfs",
+        "h",
+        &other[..],
+        ImportOptions::default(),
+        &mut |_| Flow::Continue,
+    )
+    .unwrap();
+
+    let (files, manifest) = export(&home, "ssh");
+    let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "00000000000000000001.seg",
+            "00000000000000000002.seg",
+            "manifest.json"
+        ]
+    );
+    assert_eq!(manifest.record_count, 2000);
+    assert_eq!(manifest.writer_id, WriterId(0xab).to_string());
+    let entries = &manifest.segments;
+    assert_eq!((entries[0].sealed, entries[1].sealed), (true, false));
+    assert_eq!((entries[0].first_seq, entries[1].first_seq), (0, 1200));
+    assert_eq!(
+        (entries[0].record_count, entries[1].record_count),
+        (1200, 800)
+    );
+    assert_eq!(entries[0].created_nanos, 1_700_000_000_000_000_000);
+    assert!(entries[0].crc32c.is_some());
+    let written: Manifest = serde_json::from_slice(&files[2].bytes).unwrap();
+    assert_eq!(written, manifest);
+
+    // Another store (another browser storage) gets the same records under the same ids.
+    let mut elsewhere = Store::open_in_memory().unwrap();
+    for file in &files[..2] {
+        let report = import(&mut elsewhere, "ssh", file);
+        assert!(report.findings.is_empty(), "{:?}", report.findings);
+    }
+    assert_eq!(rows(&elsewhere, "ssh"), rows(&home, "ssh"));
+    let query = Query::parse("\"Failed password\" level:info").unwrap();
+    assert_eq!(
+        elsewhere.count(&query).unwrap(),
+        home.count(&query).unwrap()
+    );
+    let summary = &elsewhere.bundles().unwrap()[0];
+    assert_eq!((summary.name.as_str(), summary.records), ("ssh", 2000));
+    assert!(summary.findings.is_empty(), "{:?}", summary.findings);
+
+    // Where the bundle came from, its copy adds nothing.
+    for file in &files[..2] {
+        let report = import(&mut home, "ssh", file);
+        assert_eq!(report.imported, 0);
+    }
+    assert_eq!(rows(&home, "ssh").len(), 2000);
+    assert_eq!(rows(&home, "hdfs").len(), 2000);
+}
+
+#[test]
+fn a_segment_with_records_lost_to_damage_exports_with_its_holes_visible() {
+    let records = data::parse("OpenSSH_2k.log", OPENSSH);
+    let mut file = sealed(1, 0, &records);
+    let middle = file.bytes.len() / 2;
+    file.bytes[middle] ^= 0xff;
+    let mut home = Store::open_in_memory().unwrap();
+    assert_eq!(import(&mut home, "ssh", &file).imported, 1900);
+
+    let (files, manifest) = export(&home, "ssh");
+    assert!(!manifest.segments[0].sealed, "a footer would miscount it");
+    assert_eq!(manifest.record_count, 1900);
+    let mut elsewhere = Store::open_in_memory().unwrap();
+    let report = import(&mut elsewhere, "ssh", &files[0]);
+    assert_eq!(report.imported, 1900);
+    assert!(
+        matches!(
+            report.findings[..],
+            [Finding::SequenceGap { expected, found, .. }] if found == expected + 100
+        ),
+        "{:?}",
+        report.findings
+    );
+    assert_eq!(rows(&elsewhere, "ssh"), rows(&home, "ssh"));
+}
+
+#[test]
+fn exporting_a_bundle_the_store_does_not_have_is_an_error_naming_it() {
+    let store = Store::open_in_memory().unwrap();
+    let err = store
+        .export_bundle::<StoreError>("nope", |_| Ok(()))
+        .unwrap_err();
+    assert!(matches!(err, StoreError::UnknownBundle(_)), "{err}");
+    assert_eq!(err.to_string(), "the store has no bundle named \"nope\"");
+}
