@@ -6,6 +6,7 @@
 //! - [`SegmentReader`]: streams the records of one segment from any byte source, proving
 //!   every frame valid and in order and reporting every problem with its file and offset.
 //! - [`Manifest`]: the bundle's summary.
+//! - [`archive`]: a bundle directory as one tar file, to carry it as a single download.
 //! - With features `tracing` and `log`: [`integrations`] to log from a service through the
 //!   writer.
 //!
@@ -14,6 +15,7 @@
 //! byte-identical to the one appended, and what is read back is an unbroken prefix of what
 //! was appended; a failed write or sync is never retried or reported as success.
 
+pub mod archive;
 pub mod block;
 pub mod format;
 pub mod fs;

@@ -177,3 +177,51 @@ fn exporting_a_bundle_the_store_does_not_have_is_an_error_naming_it() {
     assert!(matches!(err, StoreError::UnknownBundle(_)), "{err}");
     assert_eq!(err.to_string(), "the store has no bundle named \"nope\"");
 }
+
+/// The archive the viewer saves, unpacked by the system's `tar`, is a bundle directory.
+#[cfg(not(target_arch = "wasm32"))]
+#[test]
+fn an_exported_archive_unpacks_with_tar_into_a_bundle_directory() {
+    use trawl_bundle::{archive::ArchiveWriter, fs::StdFs};
+
+    let records = data::parse("OpenSSH_2k.log", OPENSSH);
+    let mut home = Store::open_in_memory().unwrap();
+    import(&mut home, "ssh", &sealed(1, 0, &records[..1500]));
+    import(&mut home, "ssh", &sealed(2, 1500, &records[1500..]));
+    let dir = tempfile::tempdir().unwrap();
+    let mut archive = ArchiveWriter::new(Vec::new(), "ssh", 1_700_000_000);
+    home.export_bundle::<StoreError>("ssh", |file| {
+        archive.add(&file.name, &file.bytes).unwrap();
+        Ok(())
+    })
+    .unwrap();
+    let path = dir.path().join("ssh.tar");
+    std::fs::write(&path, archive.finish().unwrap()).unwrap();
+    let status = std::process::Command::new("tar")
+        .arg("-xf")
+        .arg(&path)
+        .current_dir(dir.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+
+    let bundle = dir.path().join("ssh");
+    let manifest = Manifest::read(&StdFs, &bundle).unwrap();
+    assert_eq!(manifest.record_count, 2000);
+    let mut elsewhere = Store::open_in_memory().unwrap();
+    for entry in &manifest.segments {
+        let bytes = std::fs::read(bundle.join(&entry.file)).unwrap();
+        assert_eq!(bytes.len() as u64, entry.bytes);
+        assert!(entry.sealed && entry.crc32c.is_some());
+        let report = import(
+            &mut elsewhere,
+            "ssh",
+            &ExportedFile {
+                name: entry.file.clone(),
+                bytes,
+            },
+        );
+        assert!(report.findings.is_empty(), "{:?}", report.findings);
+    }
+    assert_eq!(rows(&elsewhere, "ssh"), rows(&home, "ssh"));
+}
