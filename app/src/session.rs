@@ -32,6 +32,16 @@ pub struct RunningImport {
     pub progress: Option<ImportProgress>,
 }
 
+/// A bundle archive the worker made of a stored bundle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BundleArchive {
+    /// The name to save it under, like `ssh.tar`.
+    pub file_name: String,
+    pub records: u64,
+    pub segments: u64,
+    pub bytes: u64,
+}
+
 /// What the user sees and can change. Cheap to copy: every field is a handle.
 #[derive(Clone, Copy)]
 pub struct Session {
@@ -334,6 +344,35 @@ impl Session {
                 self.report(other.err());
                 None
             }
+        }
+    }
+
+    /// Bundle `bundle` as a bundle archive: its file name, what it holds, and its bytes.
+    pub async fn export_bundle(
+        self,
+        bundle: String,
+    ) -> Result<(BundleArchive, web_sys::Blob), WorkerError> {
+        match worker_client::request_blob(Request::ExportBundle { bundle }).await? {
+            (
+                Response::BundleExported {
+                    file_name,
+                    records,
+                    segments,
+                    bytes,
+                },
+                blob,
+            ) => Ok((
+                BundleArchive {
+                    file_name,
+                    records,
+                    segments,
+                    bytes,
+                },
+                blob,
+            )),
+            (other, _) => Err(WorkerError::BadRequest {
+                message: format!("unexpected answer: {other:?}"),
+            }),
         }
     }
 

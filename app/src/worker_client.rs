@@ -14,7 +14,13 @@ use web_sys::{ErrorEvent, MessageEvent, Worker};
 /// Where Trunk puts the worker's loader, relative to the page (so sub-paths work).
 const WORKER_URL: &str = "./worker_loader.js";
 
-type Pending = HashMap<RequestId, oneshot::Sender<Result<Response, WorkerError>>>;
+/// A reply, and the `Blob` posted with it (for [`Request::ExportBundle`]).
+struct Answer {
+    result: Result<Response, WorkerError>,
+    blob: Option<web_sys::Blob>,
+}
+
+type Pending = HashMap<RequestId, oneshot::Sender<Answer>>;
 
 struct Client {
     worker: Worker,
@@ -42,8 +48,17 @@ pub fn start(on_event: impl Fn(Event) + 'static) -> Result<(), String> {
 
     let state_cb = on_event.clone();
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-        let Some(text) = event.data().as_string() else {
-            return;
+        // A string, or an object `{ text, blob }`.
+        let data = event.data();
+        let (text, blob) = match data.as_string() {
+            Some(text) => (text, None),
+            None => {
+                let field = |name: &str| js_sys::Reflect::get(&data, &name.into()).ok();
+                let Some(text) = field("text").and_then(|t| t.as_string()) else {
+                    return;
+                };
+                (text, field("blob").and_then(|b| b.dyn_into().ok()))
+            }
         };
         match decode::<FromWorker>(&text) {
             Ok(FromWorker::State(state)) => state_cb(Event::State(state)),
@@ -52,7 +67,7 @@ pub fn start(on_event: impl Fn(Event) + 'static) -> Result<(), String> {
                 let waiter = CLIENT
                     .with_borrow_mut(|client| client.as_mut().and_then(|c| c.pending.remove(&id)));
                 if let Some(waiter) = waiter {
-                    let _ = waiter.send(result);
+                    let _ = waiter.send(Answer { result, blob });
                 }
             }
             Err(err) => state_cb(Event::State(WorkerState::Failed {
@@ -84,7 +99,18 @@ pub fn start(on_event: impl Fn(Event) + 'static) -> Result<(), String> {
 /// Sends `request` and waits for its reply.
 pub async fn request(request: Request) -> Result<Response, WorkerError> {
     let (_, reply) = post(request, None)?;
-    wait(reply).await
+    wait(reply).await.result
+}
+
+/// Sends `request` and waits for its reply and the `Blob` that comes with it.
+pub async fn request_blob(request: Request) -> Result<(Response, web_sys::Blob), WorkerError> {
+    let (_, reply) = post(request, None)?;
+    let Answer { result, blob } = wait(reply).await;
+    let response = result?;
+    let blob = blob.ok_or_else(|| WorkerError::BadRequest {
+        message: format!("the store worker sent no file with {response:?}"),
+    })?;
+    Ok((response, blob))
 }
 
 /// Sends `request`, with `files` (JS `File`s, for [`Request::ImportFiles`]) if any, and waits
@@ -96,10 +122,10 @@ pub async fn request_tracked(
 ) -> Result<Response, WorkerError> {
     let (id, reply) = post(request, files)?;
     on_sent(id);
-    wait(reply).await
+    wait(reply).await.result
 }
 
-type Reply = oneshot::Receiver<Result<Response, WorkerError>>;
+type Reply = oneshot::Receiver<Answer>;
 
 fn post(request: Request, files: Option<js_sys::Array>) -> Result<(RequestId, Reply), WorkerError> {
     let (tx, rx) = oneshot::channel();
@@ -133,10 +159,11 @@ fn post(request: Request, files: Option<js_sys::Array>) -> Result<(RequestId, Re
     })
 }
 
-async fn wait(reply: Reply) -> Result<Response, WorkerError> {
-    reply.await.unwrap_or_else(|_| {
-        Err(WorkerError::NotReady {
+async fn wait(reply: Reply) -> Answer {
+    reply.await.unwrap_or_else(|_| Answer {
+        result: Err(WorkerError::NotReady {
             reason: "the store worker dropped the request".into(),
-        })
+        }),
+        blob: None,
     })
 }

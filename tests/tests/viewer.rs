@@ -801,6 +801,103 @@ async fn bundles_open_from_the_folder_picker_and_by_dropping_files() {
     .await;
 }
 
+/// `trawl verify DIR --json` says the bundle is sound, and its record count.
+fn verified_records(bundle: &Path) -> Result<u64> {
+    let out = Command::new(trawl_bin())
+        .arg("verify")
+        .arg("--json")
+        .arg(bundle)
+        .output()?;
+    ensure!(
+        out.status.success(),
+        "trawl verify {}: {}{}",
+        bundle.display(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout)?;
+    report["records"].as_u64().context("verify's records")
+}
+
+#[tokio::test]
+async fn a_bundle_exported_from_the_library_opens_in_another_origins_storage_and_in_trawl() {
+    let Served {
+        bundle,
+        cache,
+        url,
+        server,
+        _dir: dir,
+    } = &serve_bundle("ssh", &[samples().join("loghub/OpenSSH_2k.log")]);
+    // The same server under another name is another origin: another, empty storage (as the
+    // viewer embedded in a portal has).
+    let elsewhere = server.url().replace("127.0.0.1", "localhost");
+    let query = "\"Failed password\"";
+    let (total, want) = trawl_query(bundle, cache, query, 20).unwrap();
+    run("viewer_bundle_export", async |browser| {
+        browser.goto(url).await?;
+        wait_imported(browser, 2000).await?;
+        browser
+            .script(
+                "window.trawlExports = [];
+                 const make = URL.createObjectURL;
+                 URL.createObjectURL = blob => { window.trawlExports.push(blob); return make.call(URL, blob); };",
+                vec![],
+            )
+            .await?;
+        browser.click("export-bundle").await?;
+        let note = browser
+            .wait_text("export-bundle-note", "the bundle export's note", |t| {
+                t.starts_with("saved")
+            })
+            .await?;
+        ensure!(note.starts_with("saved ssh.tar (2,000 records, "), "{note}");
+        let bytes = browser
+            .script_async(
+                "const done = arguments[arguments.length - 1];
+                 window.trawlExports[0].arrayBuffer().then(b => done([...new Uint8Array(b)]));",
+                vec![],
+            )
+            .await?;
+        let bytes: Vec<u8> = serde_json::from_value(bytes)?;
+
+        // Unpacked with tar, it is a bundle that trawl verifies and queries as the original.
+        let unpacked = dir.path().join("unpacked");
+        std::fs::create_dir(&unpacked)?;
+        std::fs::write(unpacked.join("ssh.tar"), &bytes)?;
+        let status = Command::new("tar")
+            .args(["-xf", "ssh.tar"])
+            .current_dir(&unpacked)
+            .status()?;
+        ensure!(status.success(), "tar -xf failed");
+        ensure!(verified_records(&unpacked.join("ssh"))? == 2000);
+        let copy_cache = dir.path().join("copy-cache.sqlite");
+        let from_copy = trawl_query(&unpacked.join("ssh"), &copy_cache, query, 20)?;
+        ensure!(from_copy == (total, want.clone()), "trawl query on the copy differs");
+
+        // Dropped on the viewer of another origin, it brings the same records.
+        browser.goto(&elsewhere).await?;
+        browser
+            .wait_text("library", "the other origin's empty library", |t| {
+                t.contains("No bundles yet")
+            })
+            .await?;
+        let drop_archive = "const transfer = new DataTransfer();
+             transfer.items.add(new File([new Uint8Array(arguments[0])], 'ssh.tar'));
+             document.body.dispatchEvent(new DragEvent('dragover', { dataTransfer: transfer, bubbles: true }));
+             document.body.dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true }));";
+        browser.script(drop_archive, vec![json!(bytes)]).await?;
+        wait_imported(browser, 2000).await?;
+        browser
+            .wait_text("library", "the bundle named by its archive", |t| {
+                t.contains("ssh") && t.contains("2,000 records")
+            })
+            .await?;
+        same_as_trawl_query(browser, bundle, cache, query).await?;
+        browser.assert_no_console_errors().await
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn after_an_import_the_viewer_reopens_offline_with_its_records() {
     let Served {

@@ -6,6 +6,7 @@
 //! SyncAccessHandle-pool VFS, opens the store there, and serves [`trawl_protocol`] requests.
 //! Where OPFS is unavailable it serves a store in memory and reports `opfs: false`.
 
+mod bundle_export;
 mod import;
 mod lock;
 mod opfs;
@@ -108,6 +109,17 @@ impl Outbox {
     pub(crate) fn send(&self, message: &FromWorker) {
         // posting a string cannot fail: it needs no transfer and clones trivially.
         let _ = self.0.post_message(&JsValue::from_str(&encode(message)));
+    }
+
+    /// Sends `message` with `blob` (for [`trawl_protocol::Request::ExportBundle`]), as a JS
+    /// object `{ text, blob }`.
+    pub(crate) fn send_with(&self, message: &FromWorker, blob: &web_sys::Blob) {
+        let object = js_sys::Object::new();
+        // Setting own properties of a fresh plain object cannot fail.
+        let _ = js_sys::Reflect::set(&object, &"text".into(), &encode(message).into());
+        let _ = js_sys::Reflect::set(&object, &"blob".into(), blob);
+        // A blob is cloned by reference: posting it cannot fail for its size.
+        let _ = self.0.post_message(&object);
     }
 
     pub(crate) fn state(&self, state: WorkerState) {

@@ -17,6 +17,7 @@ use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::{spawn_local, JsFuture};
 
 use crate::{
+    bundle_export,
     import::{self, CancelFlag, Source},
     opfs::Opened,
     Inbound, Outbox,
@@ -135,6 +136,26 @@ impl Service {
         let (bundle, source) = match request {
             Request::ImportUrl { url, bundle } => (bundle, Source::Url(url)),
             Request::ImportFiles { bundle } => (bundle, Source::Files(inbound.files)),
+            Request::ExportBundle { bundle } => {
+                let exported = this
+                    .borrow()
+                    .store()
+                    .and_then(|store| bundle_export::export(store, &bundle));
+                match exported {
+                    Ok((response, blob)) => outbox.send_with(
+                        &FromWorker::Reply {
+                            id,
+                            result: Ok(response),
+                        },
+                        &blob,
+                    ),
+                    Err(err) => outbox.send(&FromWorker::Reply {
+                        id,
+                        result: Err(err),
+                    }),
+                }
+                return;
+            }
             request => {
                 let result = Self::answer(this, request).await;
                 outbox.send(&FromWorker::Reply { id, result });
@@ -316,8 +337,10 @@ impl Service {
                         complete: !more,
                     }
                 }
-                Request::ImportUrl { .. } | Request::ImportFiles { .. } => {
-                    unreachable!("imports are spawned by handle()")
+                Request::ImportUrl { .. }
+                | Request::ImportFiles { .. }
+                | Request::ExportBundle { .. } => {
+                    unreachable!("imports and bundle exports are run by handle()")
                 }
             }
         };

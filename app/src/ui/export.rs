@@ -51,13 +51,18 @@ pub fn Export() -> impl IntoView {
     }
 }
 
-/// Hands `text` to the browser's download as a file called `name`.
+/// Hands `text` to the browser's download as a JSON-lines file called `name`.
 fn save(name: &str, text: &str) -> Result<(), JsValue> {
     let parts = js_sys::Array::of1(&JsValue::from_str(text));
     let options = web_sys::BlobPropertyBag::new();
     options.set_type("application/x-ndjson");
     let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options)?;
-    let url = web_sys::Url::create_object_url_with_blob(&blob)?;
+    save_blob(name, &blob)
+}
+
+/// Hands `blob` to the browser's download as a file called `name`.
+pub fn save_blob(name: &str, blob: &web_sys::Blob) -> Result<(), JsValue> {
+    let url = web_sys::Url::create_object_url_with_blob(blob)?;
     let link: web_sys::HtmlAnchorElement = web_sys::window()
         .and_then(|w| w.document())
         .ok_or("no document")?

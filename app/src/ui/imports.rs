@@ -80,12 +80,27 @@ pub fn OpenButton() -> impl IntoView {
     }
 }
 
+/// How a bundle archive's name ends (`trawl_bundle::archive::EXTENSION`: the app does not
+/// link the bundle crate).
+const ARCHIVE_EXTENSION: &str = ".tar";
+
 /// Imports files grouped by the folder they are in (`bundle/00…01.seg` → bundle `bundle`):
 /// each folder is one bundle, of segment files or raw logs (parsed in the worker). Files
-/// outside a folder form one bundle, named by the file if it is one, else by the time.
+/// outside a folder form one bundle, named by the file if it is one, else by the time. A
+/// bundle archive (`ssh.tar`, as the library's Export saves it) is a bundle of its own,
+/// named by its file.
 fn import_grouped(session: Session, files: impl Iterator<Item = (String, web_sys::File)>) {
     let mut bundles: BTreeMap<String, js_sys::Array> = BTreeMap::new();
-    let files: Vec<(String, web_sys::File)> = files.collect();
+    let (archives, files): (Vec<_>, Vec<_>) =
+        files.partition(|(_, file)| file.name().ends_with(ARCHIVE_EXTENSION));
+    for (_, archive) in archives {
+        let name = archive.name();
+        let stem = name.strip_suffix(ARCHIVE_EXTENSION).unwrap_or(&name);
+        bundles
+            .entry(stem.to_owned())
+            .or_insert_with(js_sys::Array::new)
+            .push(&archive);
+    }
     // Loose files (not in a folder) form one bundle, named by the file when there is one.
     let mut loose = files.iter().filter(|(path, _)| !path.contains('/'));
     let loose_name = match (loose.next(), loose.next()) {

@@ -1,10 +1,14 @@
 //! The bundles in the store: name, time range, records, size, integrity report (findings and
 //! time gaps), delete; and the space used against the browser's quota.
 
-use leptos::prelude::*;
+use leptos::{prelude::*, task::spawn_local};
 use trawl_protocol::{BundleSummary, Gap};
 
-use crate::{format, session::Session, ui::store_card::storage_label};
+use crate::{
+    format,
+    session::Session,
+    ui::{export::save_blob, store_card::storage_label},
+};
 
 /// The library panel.
 #[component]
@@ -47,6 +51,7 @@ fn BundleItem(bundle: BundleSummary) -> impl IntoView {
         <li class="bundle" data-testid="bundle" data-name=bundle.name.clone()>
             <div class="bundle-head">
                 <strong>{bundle.name.clone()}</strong>
+                <ExportBundle name=name.clone() />
                 <button
                     class="delete"
                     data-testid="delete-bundle"
@@ -86,6 +91,48 @@ fn BundleItem(bundle: BundleSummary) -> impl IntoView {
                 </details>
             })}
         </li>
+    }
+}
+
+/// Saves the bundle as a bundle archive: to open in the viewer on another site (whose
+/// storage is separate), or to unpack with `tar -xf` for `trawl`.
+#[component]
+fn ExportBundle(name: String) -> impl IntoView {
+    let session = expect_context::<Session>();
+    let busy = RwSignal::new(false);
+    let note = RwSignal::new(None::<String>);
+    let on_click = move |_| {
+        busy.set(true);
+        note.set(None);
+        let name = name.clone();
+        spawn_local(async move {
+            let saved = match session.export_bundle(name).await {
+                Ok((archive, blob)) => match save_blob(&archive.file_name, &blob) {
+                    Ok(()) => format!(
+                        "saved {} ({}, {})",
+                        archive.file_name,
+                        format::counted(archive.records, "record"),
+                        format::bytes(archive.bytes as f64)
+                    ),
+                    Err(err) => format!("could not save the file: {err:?}"),
+                },
+                Err(err) => format!("export failed: {err}"),
+            };
+            note.set(Some(saved));
+            busy.set(false);
+        });
+    };
+    view! {
+        <button
+            data-testid="export-bundle"
+            title="Save this bundle as one .tar file: drop it on trawl elsewhere (another site's \
+                   storage is separate), or unpack it with tar -xf for the trawl command"
+            disabled=move || busy.get()
+            on:click=on_click
+        >
+            {move || if busy.get() { "Exporting…" } else { "Export" }}
+        </button>
+        {move || note.get().map(|text| view! { <span class="export-note" data-testid="export-bundle-note">{text}</span> })}
     }
 }
 

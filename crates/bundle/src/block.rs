@@ -31,11 +31,12 @@ pub enum BlockError {
 
 /// Accumulates records into a block. Reuse one builder: its buffers and its compression
 /// context are kept between blocks.
-#[derive(Default)]
 pub struct BlockBuilder {
     bytes: Vec<u8>,
     count: u32,
     scratch: Vec<u8>,
+    /// Whether blocks are compressed (when large enough and it helps).
+    compress: bool,
     #[cfg(not(target_arch = "wasm32"))]
     compressor: Option<zstd::bulk::Compressor<'static>>,
 }
@@ -49,7 +50,28 @@ impl std::fmt::Debug for BlockBuilder {
     }
 }
 
+impl Default for BlockBuilder {
+    /// A builder that compresses blocks with zstd when that makes them smaller.
+    fn default() -> Self {
+        Self::with_codec(Codec::Zstd)
+    }
+}
+
 impl BlockBuilder {
+    /// A builder whose blocks are stored with `codec` when it makes them smaller, else as
+    /// they are. [`Codec::None`] stores every block as it is: for segments made only to be
+    /// read back at once, where compressing is wasted work.
+    pub fn with_codec(codec: Codec) -> Self {
+        Self {
+            bytes: Vec::new(),
+            count: 0,
+            scratch: Vec::new(),
+            compress: codec == Codec::Zstd,
+            #[cfg(not(target_arch = "wasm32"))]
+            compressor: None,
+        }
+    }
+
     /// Adds `record`.
     pub fn push(&mut self, record: &Record) {
         let mut scratch = std::mem::take(&mut self.scratch);
@@ -117,13 +139,14 @@ impl BlockBuilder {
     pub fn finish_into(&mut self, out: &mut Vec<u8>) -> Codec {
         self.count = 0;
         out.clear();
-        let codec = if self.bytes.len() >= COMPRESS_MIN_BYTES && self.compress_into(out) {
-            Codec::Zstd
-        } else {
-            out.clear();
-            out.extend_from_slice(&self.bytes);
-            Codec::None
-        };
+        let codec =
+            if self.compress && self.bytes.len() >= COMPRESS_MIN_BYTES && self.compress_into(out) {
+                Codec::Zstd
+            } else {
+                out.clear();
+                out.extend_from_slice(&self.bytes);
+                Codec::None
+            };
         self.bytes.clear();
         codec
     }
@@ -141,10 +164,15 @@ impl BlockBuilder {
         compressor.compress_to_buffer(&self.bytes, out).is_ok() && out.len() < self.bytes.len()
     }
 
-    /// Writing happens natively: in the browser blocks are only read.
+    /// In the browser (a bundle exported from the viewer's store) the pure-Rust encoder at
+    /// its fastest level: the C library is not built for the browser.
     #[cfg(target_arch = "wasm32")]
-    fn compress_into(&mut self, _out: &mut Vec<u8>) -> bool {
-        false
+    fn compress_into(&mut self, out: &mut Vec<u8>) -> bool {
+        *out = ruzstd::encoding::compress_to_vec(
+            &self.bytes[..],
+            ruzstd::encoding::CompressionLevel::Fastest,
+        );
+        out.len() < self.bytes.len()
     }
 }
 

@@ -13,7 +13,7 @@ use crate::{
 /// `header.first_record_seq`, `per_frame` records a frame, without a footer (as a live
 /// writer leaves it). [`SegmentReader`](crate::SegmentReader) reads it like any other.
 pub fn segment_bytes(header: &SegmentHeader, records: &[Record], per_frame: usize) -> Vec<u8> {
-    let mut encoder = SegmentEncoder::new(*header, per_frame);
+    let mut encoder = SegmentEncoder::new(*header, per_frame, Codec::Zstd);
     for (seq, record) in (header.first_record_seq..).zip(records) {
         encoder.push(seq, record);
     }
@@ -52,13 +52,14 @@ pub struct EncodedSegment {
 }
 
 impl SegmentEncoder {
-    /// An empty segment with `header`, `per_frame` records a frame at most.
-    pub fn new(header: SegmentHeader, per_frame: usize) -> Self {
+    /// An empty segment with `header`, `per_frame` records a frame at most, its blocks
+    /// stored with `codec` when that makes them smaller (see [`BlockBuilder::with_codec`]).
+    pub fn new(header: SegmentHeader, per_frame: usize, codec: Codec) -> Self {
         Self {
             header,
             per_frame: per_frame.max(1),
             out: header.encode().to_vec(),
-            block: BlockBuilder::default(),
+            block: BlockBuilder::with_codec(codec),
             block_seq: header.first_record_seq,
             next_seq: header.first_record_seq,
             footer: Footer {
@@ -220,7 +221,7 @@ mod tests {
 
     #[test]
     fn a_sealed_segment_made_in_memory_reads_back_as_a_writer_sealed_one() {
-        let mut encoder = SegmentEncoder::new(header(), 400);
+        let mut encoder = SegmentEncoder::new(header(), 400, Codec::Zstd);
         let records: Vec<(u64, Record)> = (100..1100)
             .map(|seq| {
                 let mut r = Record::message(format!("line {seq}"));
@@ -255,7 +256,7 @@ mod tests {
 
     #[test]
     fn a_skipped_sequence_stays_visible_and_leaves_the_segment_unsealed() {
-        let mut encoder = SegmentEncoder::new(header(), 1000);
+        let mut encoder = SegmentEncoder::new(header(), 1000, Codec::None);
         let kept: Vec<(u64, Record)> = [101, 102, 103, 200, 201]
             .into_iter()
             .map(|seq| (seq, Record::message(format!("line {seq}"))))

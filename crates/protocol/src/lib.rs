@@ -81,6 +81,11 @@ pub enum Request {
     Library,
     /// Remove a bundle's records from the store.
     DeleteBundle { bundle: String },
+    /// The stored bundle `bundle` as a bundle archive (a tar of its directory: each segment
+    /// under its own identity, and its manifest), to carry it to another browser storage or
+    /// to unpack for `trawl`. Replied with [`Response::BundleExported`]; the archive itself
+    /// comes as a `Blob` posted with the reply, as a JS object `{ text, blob }`.
+    ExportBundle { bundle: String },
     /// The first `limit` records matching, in `order`, as JSON lines (the objects
     /// `trawl query --json` prints), for the app to save as a file.
     Export {
@@ -131,6 +136,14 @@ pub enum Response {
     Library { bundles: Vec<BundleSummary> },
     /// Answer to [`Request::DeleteBundle`]: how many records went.
     Deleted { records: u64 },
+    /// Answer to [`Request::ExportBundle`]: the archive's file name, the records and
+    /// segments in it, and its size in bytes.
+    BundleExported {
+        file_name: String,
+        records: u64,
+        segments: u64,
+        bytes: u64,
+    },
     /// Answer to [`Request::Export`]: `records` JSON lines, each ending in a newline;
     /// `complete` is false when more records matched than the limit let through.
     Exported {

@@ -16,7 +16,7 @@
 use std::collections::BTreeMap;
 
 use trawl_bundle::{
-    format::{segment_file_name, WriterId},
+    format::{segment_file_name, Codec, WriterId},
     manifest::MANIFEST_FILE,
     memory::{EncodedSegment, SegmentEncoder},
     Level, Manifest, Record, SegmentHeader,
@@ -161,7 +161,7 @@ impl Store {
                     line
              FROM records WHERE id = ?1",
         )?;
-        let mut encoder = SegmentEncoder::new(segment.header, FRAME_RECORDS);
+        let mut encoder = SegmentEncoder::new(segment.header, FRAME_RECORDS, Codec::Zstd);
         for &(seq, id) in ids {
             let record = record_of.query_row([id], |row| {
                 Ok(Record {

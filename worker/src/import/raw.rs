@@ -6,8 +6,8 @@
 use std::io::{BufRead, BufReader};
 
 use trawl_bundle::{
-    format::{SegmentHeader, WriterId},
-    memory::segment_bytes,
+    format::{Codec, SegmentHeader, WriterId},
+    memory::SegmentEncoder,
     Record,
 };
 use trawl_parse::{sniff, Format, Options, Parser, TimeContext};
@@ -28,7 +28,8 @@ pub(crate) fn is_raw_log(name: &str) -> bool {
         || name == trawl_bundle::manifest::MANIFEST_FILE
         || name == trawl_bundle::format::LOCK_FILE
         || trawl_bundle::format::parse_segment_file_name(name).is_some()
-        || name.ends_with(".tmp"))
+        || name.ends_with(".tmp")
+        || name.ends_with(trawl_bundle::archive::EXTENSION))
 }
 
 /// A raw log file, read and parsed a segment at a time.
@@ -142,7 +143,6 @@ impl RawSegments {
             return Ok(None);
         }
         let take = self.records.len().min(SEGMENT_RECORDS);
-        let records: Vec<Record> = self.records.drain(..take).collect();
         let header = SegmentHeader {
             writer_id: WriterId(self.writer_id),
             segment_seq: self.next_segment,
@@ -150,13 +150,16 @@ impl RawSegments {
             first_record_seq: self.next_seq,
             created_nanos: 0,
         };
+        // Read back at once by the import: compressing it would be wasted work.
+        let mut encoder = SegmentEncoder::new(header, FRAME_RECORDS, Codec::None);
+        for (seq, record) in (self.next_seq..).zip(self.records.drain(..take)) {
+            encoder.push(seq, &record);
+        }
         let label = format!("{}#{}", self.name, self.next_segment);
         self.next_segment += 1;
-        self.next_seq += records.len() as u64;
-        Ok(Some((
-            label,
-            segment_bytes(&header, &records, FRAME_RECORDS),
-        )))
+        self.next_seq += take as u64;
+        let bytes = encoder.finish(&label, false).bytes;
+        Ok(Some((label, bytes)))
     }
 }
 

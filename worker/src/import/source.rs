@@ -8,7 +8,7 @@ use std::{
 };
 
 use js_sys::{Reflect, Uint8Array};
-use trawl_bundle::{format::parse_segment_file_name, Manifest, SegmentHeader};
+use trawl_bundle::{archive, format::parse_segment_file_name, Manifest, SegmentHeader};
 use trawl_protocol::WorkerError;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -44,7 +44,8 @@ pub(crate) struct Segment {
 
 enum Handle {
     Url(String),
-    File(File),
+    /// A segment file, or a segment's bytes inside a bundle archive.
+    Blob(Blob),
 }
 
 /// A segment's bytes, ready for the importer.
@@ -99,16 +100,20 @@ impl Source {
                 let mut segments: Vec<(u64, Segment)> = Vec::new();
                 for file in files {
                     let name = file.name();
+                    if name.ends_with(archive::EXTENSION) {
+                        segments.extend(archived_segments(file)?);
+                        continue;
+                    }
                     let Some(seq) = parse_segment_file_name(&name) else {
                         continue;
                     };
                     segments.push((
                         seq,
                         Segment {
-                            identity: file_identity(file),
+                            identity: blob_identity(file),
                             bytes: Some(file.size() as u64),
                             file: name,
-                            handle: Handle::File(file.clone()),
+                            handle: Handle::Blob(file.clone().into()),
                         },
                     ));
                 }
@@ -148,8 +153,8 @@ impl Source {
     /// sentence naming the segment, to report with the import's findings.
     pub(crate) async fn open(&self, segment: &Segment) -> Result<Opened, String> {
         match &segment.handle {
-            Handle::File(file) => {
-                let reader = BlobReader::new(file.clone().into())
+            Handle::Blob(blob) => {
+                let reader = BlobReader::new(blob.clone())
                     .map_err(|err| format!("{}: cannot be read: {err}", segment.file))?;
                 Ok(Opened::File(Box::new(BufReader::with_capacity(
                     FILE_CHUNK, reader,
@@ -280,8 +285,8 @@ impl Read for BufferReader {
 }
 
 /// Reads the header of a segment file for its identity; `None` if it has none.
-fn file_identity(file: &File) -> Option<(String, u64, String)> {
-    let mut reader = BlobReader::new(file.clone().into()).ok()?;
+fn blob_identity(blob: &Blob) -> Option<(String, u64, String)> {
+    let mut reader = BlobReader::new(blob.clone()).ok()?;
     let mut header = [0u8; trawl_bundle::format::HEADER_LEN];
     reader.read_exact(&mut header).ok()?;
     let header = SegmentHeader::decode(&header).ok()?;
@@ -290,6 +295,44 @@ fn file_identity(file: &File) -> Option<(String, u64, String)> {
         header.segment_seq,
         format!("{:016x}", header.salt),
     ))
+}
+
+/// The segments inside bundle archive `file` (as the viewer's bundle export writes it), each
+/// a slice of the file: listing them reads the entries' headers, not their bytes.
+fn archived_segments(file: &File) -> Result<Vec<(u64, Segment)>, WorkerError> {
+    let name = file.name();
+    let fail = |message: String| WorkerError::Import {
+        file: name.clone(),
+        offset: 0,
+        message,
+    };
+    let reader = BlobReader::new(file.clone().into()).map_err(fail)?;
+    let listed = archive::segments(reader).map_err(|err| {
+        fail(format!(
+            "not a bundle archive ({err}): expected a .tar of a bundle directory, as the \
+             viewer's bundle export saves it"
+        ))
+    })?;
+    let mut segments = Vec::with_capacity(listed.len());
+    for entry in listed {
+        let Some(seq) = parse_segment_file_name(&entry.name) else {
+            continue;
+        };
+        let end = entry.offset + entry.size;
+        let blob = file
+            .slice_with_f64_and_f64(entry.offset as f64, end as f64)
+            .map_err(|err| fail(describe(err)))?;
+        segments.push((
+            seq,
+            Segment {
+                identity: blob_identity(&blob),
+                bytes: Some(entry.size),
+                file: format!("{name}:{}", entry.name),
+                handle: Handle::Blob(blob),
+            },
+        ));
+    }
+    Ok(segments)
 }
 
 /// Reads a `Blob` front to back with `FileReaderSync` (dedicated workers may block on it).
@@ -308,6 +351,24 @@ impl BlobReader {
             position: 0.0,
             reader: FileReaderSync::new().map_err(describe)?,
         })
+    }
+}
+
+impl io::Seek for BlobReader {
+    fn seek(&mut self, to: io::SeekFrom) -> io::Result<u64> {
+        let position = match to {
+            io::SeekFrom::Start(at) => at as f64,
+            io::SeekFrom::End(delta) => self.size + delta as f64,
+            io::SeekFrom::Current(delta) => self.position + delta as f64,
+        };
+        if position < 0.0 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "seek before the start of the file",
+            ));
+        }
+        self.position = position;
+        Ok(position as u64)
     }
 }
 

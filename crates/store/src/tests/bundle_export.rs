@@ -2,7 +2,7 @@ use super::data::{self, HDFS, OPENSSH};
 use super::test;
 use crate::{ExportedFile, Flow, ImportOptions, Query, Store, StoreError};
 use trawl_bundle::{
-    format::{segment_file_name, WriterId},
+    format::{segment_file_name, Codec, WriterId},
     memory::SegmentEncoder,
     Finding, Manifest, SegmentHeader,
 };
@@ -59,7 +59,7 @@ fn sealed(segment_seq: u64, first_seq: u64, records: &[trawl_bundle::Record]) ->
         first_record_seq: first_seq,
         created_nanos: 1_700_000_000_000_000_000,
     };
-    let mut encoder = SegmentEncoder::new(header, 100);
+    let mut encoder = SegmentEncoder::new(header, 100, Codec::Zstd);
     for (seq, record) in (first_seq..).zip(records) {
         encoder.push(seq, record);
     }
