@@ -1,5 +1,5 @@
-//! The store benchmark: import throughput, tokenizer throughput and query latency over a
-//! generated corpus (see `trawl_store::corpus`). Prints a table, then one JSON object.
+//! The store benchmark: import throughput, bundle export throughput, tokenizer throughput and
+//! query latency over a generated corpus (see `trawl_store::corpus`). Prints a table, then one JSON object.
 //!
 //! `TRAWL_BENCH_SIZES` (default `100000,1000000,10000000`) sets the store sizes. The browser
 //! half runs in headless Chromium (scripts/bench-store.sh) and is merged by the script.
@@ -44,6 +44,7 @@ mod native {
                 let mut store = Store::open_in_memory().expect("memory store");
                 let secs = import(&mut store, &segments);
                 report_import(&mut out, n, "memory", secs, None);
+                export_figures(&mut out, &store, n, &segments, secs);
             }
             let path = dir.path().join(format!("bench-{n}.db"));
             let mut store = Store::open(&path).expect("file store");
@@ -97,6 +98,40 @@ mod native {
                 .expect("import");
         }
         t.elapsed().as_secs_f64()
+    }
+
+    /// The bundle export (what the viewer's library saves as a `.tar`): records/s against
+    /// the import of the same bundle, and its size against the segments it was imported from.
+    fn export_figures(
+        out: &mut Map<String, Value>,
+        store: &Store,
+        n: usize,
+        segments: &[Vec<u8>],
+        import_secs: f64,
+    ) {
+        let t = Instant::now();
+        let mut bytes = 0u64;
+        store
+            .export_bundle::<trawl_store::StoreError>("bench", |file| {
+                bytes += file.bytes.len() as u64;
+                Ok(())
+            })
+            .expect("export");
+        let secs = t.elapsed().as_secs_f64();
+        let original: usize = segments.iter().map(Vec::len).sum();
+        println!(
+            "{n:>10} export {:>12.0} records/s ({:.1}x the import), {:.1} MB ({:.2}x the imported segments)",
+            n as f64 / secs,
+            import_secs / secs,
+            bytes as f64 / 1e6,
+            bytes as f64 / original as f64
+        );
+        out.insert(format!("export_{n}_records_per_s"), json!(n as f64 / secs));
+        out.insert(format!("export_{n}_vs_import"), json!(import_secs / secs));
+        out.insert(
+            format!("export_{n}_size_vs_segments"),
+            json!(bytes as f64 / original as f64),
+        );
     }
 
     /// Import of real logs: the loghub samples (~130-byte lines) parsed as `trawl ingest`
