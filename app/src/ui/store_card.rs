@@ -66,7 +66,9 @@ pub fn StoreCard(
             </dl>
             <p class="note">
                 "Nothing leaves this browser. Embedded in a page of another site, trawl has "
-                "storage of its own there: browsers partition storage by top-level site."
+                "storage of its own there: browsers partition storage by top-level site. "
+                "To move a bundle between the two, Export it from the library and drop the "
+                ".tar on the other."
             </p>
         </section>
     }
