@@ -47,11 +47,13 @@ fn BundleItem(bundle: BundleSummary) -> impl IntoView {
     let (from, to) = (bundle.min_ts_nanos, bundle.max_ts_nanos);
     let findings = bundle.findings;
     let gaps = bundle.gaps;
+    let export_note = RwSignal::new(None::<String>);
     view! {
         <li class="bundle" data-testid="bundle" data-name=bundle.name.clone()>
             <div class="bundle-head">
                 <strong>{bundle.name.clone()}</strong>
-                <ExportBundle name=name.clone() />
+                <span class="bundle-actions">
+                <ExportBundle name=name.clone() note=export_note />
                 <button
                     class="delete"
                     data-testid="delete-bundle"
@@ -67,7 +69,11 @@ fn BundleItem(bundle: BundleSummary) -> impl IntoView {
                         }
                     }
                 >"Delete"</button>
+                </span>
             </div>
+            {move || export_note.get().map(|text| view! {
+                <div class="note" data-testid="export-bundle-note">{text}</div>
+            })}
             <div class="note">
                 {format::count(bundle.records)} " records · " {format::bytes(bundle.bytes as f64)}
                 {(!bundle.complete).then_some(" · partly imported")}
@@ -96,11 +102,11 @@ fn BundleItem(bundle: BundleSummary) -> impl IntoView {
 
 /// Saves the bundle as a bundle archive: to open in the viewer on another site (whose
 /// storage is separate), or to unpack with `tar -xf` for `trawl`.
+/// What the last export saved, or why it failed, goes to `note`.
 #[component]
-fn ExportBundle(name: String) -> impl IntoView {
+fn ExportBundle(name: String, note: RwSignal<Option<String>>) -> impl IntoView {
     let session = expect_context::<Session>();
     let busy = RwSignal::new(false);
-    let note = RwSignal::new(None::<String>);
     let on_click = move |_| {
         busy.set(true);
         note.set(None);
@@ -124,6 +130,7 @@ fn ExportBundle(name: String) -> impl IntoView {
     };
     view! {
         <button
+            class="small"
             data-testid="export-bundle"
             title="Save this bundle as one .tar file: drop it on trawl elsewhere (another site's \
                    storage is separate), or unpack it with tar -xf for the trawl command"
@@ -132,7 +139,6 @@ fn ExportBundle(name: String) -> impl IntoView {
         >
             {move || if busy.get() { "Exporting…" } else { "Export" }}
         </button>
-        {move || note.get().map(|text| view! { <span class="export-note" data-testid="export-bundle-note">{text}</span> })}
     }
 }
 
