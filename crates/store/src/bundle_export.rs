@@ -65,6 +65,7 @@ impl Store {
         // Segment files are named by their sequence, as the writer names them; a bundle put
         // together from several writers' segments is numbered in order instead.
         let mut seqs: Vec<u64> = segments.iter().map(|s| s.header.segment_seq).collect();
+        seqs.sort_unstable();
         seqs.dedup();
         let by_own_seq = seqs.len() == segments.len();
         let mut order = self.records_in_order(bundle).map_err(StoreError::from)?;

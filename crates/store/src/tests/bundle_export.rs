@@ -169,6 +169,33 @@ fn a_segment_with_records_lost_to_damage_exports_with_its_holes_visible() {
 }
 
 #[test]
+fn segments_of_two_writers_in_one_bundle_export_under_distinct_names() {
+    let records = data::parse("OpenSSH_2k.log", OPENSSH);
+    let mut home = Store::open_in_memory().unwrap();
+    for (writer, seq, part) in [
+        (0xa, 1, &records[..500]),
+        (0xa, 2, &records[500..1000]),
+        (0xb, 1, &records[1000..1500]),
+        (0xb, 2, &records[1500..]),
+    ] {
+        let file = ExportedFile {
+            name: segment_file_name(seq),
+            bytes: data::segment(writer, seq, 0, part, 100),
+        };
+        import(&mut home, "mixed", &file);
+    }
+    let (files, manifest) = export(&home, "mixed");
+    let names: std::collections::BTreeSet<&str> = files.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names.len(), 5, "{names:?}");
+    assert_eq!(manifest.record_count, 2000);
+    let mut elsewhere = Store::open_in_memory().unwrap();
+    for file in &files[..4] {
+        import(&mut elsewhere, "mixed", file);
+    }
+    assert_eq!(rows(&elsewhere, "mixed"), rows(&home, "mixed"));
+}
+
+#[test]
 fn exporting_a_bundle_the_store_does_not_have_is_an_error_naming_it() {
     let store = Store::open_in_memory().unwrap();
     let err = store
