@@ -302,6 +302,32 @@ async fn the_keyboard_moves_through_results_and_opens_the_detail() {
     .await;
 }
 
+/// From now on, keeps every file the page hands to the browser's download, caught where the
+/// page makes its URL.
+async fn catch_downloads(browser: &Browser) -> Result<()> {
+    browser
+        .script(
+            "window.trawlExports = [];
+             const make = URL.createObjectURL;
+             URL.createObjectURL = blob => { window.trawlExports.push(blob); return make.call(URL, blob); };",
+            vec![],
+        )
+        .await
+        .map(drop)
+}
+
+/// The bytes of the first file the page downloaded since [`catch_downloads`].
+async fn first_download(browser: &Browser) -> Result<Vec<u8>> {
+    let bytes = browser
+        .script_async(
+            "const done = arguments[arguments.length - 1];
+             window.trawlExports[0].arrayBuffer().then(b => done([...new Uint8Array(b)]));",
+            vec![],
+        )
+        .await?;
+    Ok(serde_json::from_value(bytes)?)
+}
+
 #[tokio::test]
 async fn export_saves_the_matches_as_trawl_query_prints_them() {
     let Served {
@@ -314,36 +340,32 @@ async fn export_saves_the_matches_as_trawl_query_prints_them() {
         browser.type_and_enter("search", query).await?;
         let (total, _) = trawl_query(bundle, cache, query, 1)?;
         wait_total(browser, total).await?;
-        // The file handed to the browser's download, caught where the page makes its URL.
-        browser
-            .script(
-                "window.trawlExports = [];
-                 const make = URL.createObjectURL;
-                 URL.createObjectURL = blob => { window.trawlExports.push(blob); return make.call(URL, blob); };",
-                vec![],
-            )
-            .await?;
+        catch_downloads(browser).await?;
         browser.click("export").await?;
         let note = browser
-            .wait_text("export-note", "the export's note", |t| t.starts_with("saved"))
+            .wait_text("export-note", "the export's note", |t| {
+                t.starts_with("saved")
+            })
             .await?;
-        ensure!(note == format!("saved {} records", thousands(total)), "{note}");
-        let text = browser
-            .script_async(
-                "const done = arguments[arguments.length - 1];
-                 window.trawlExports[0].text().then(done);",
-                vec![],
-            )
-            .await?;
+        ensure!(
+            note == format!("saved {} records", thousands(total)),
+            "{note}"
+        );
+        let text = String::from_utf8(first_download(browser).await?)?;
         let exported: Vec<Value> = text
-            .as_str()
-            .context("the exported file")?
             .lines()
             .map(serde_json::from_str)
             .collect::<Result<_, _>>()?;
         let want = trawl_query_json(bundle, cache, query, total as usize + 1)?;
-        ensure!(exported.len() as u64 == total, "exported {} of {total}", exported.len());
-        ensure!(exported == want, "the export differs from trawl query --json");
+        ensure!(
+            exported.len() as u64 == total,
+            "exported {} of {total}",
+            exported.len()
+        );
+        ensure!(
+            exported == want,
+            "the export differs from trawl query --json"
+        );
         browser.assert_no_console_errors().await
     })
     .await;
@@ -836,14 +858,7 @@ async fn a_bundle_exported_from_the_library_opens_in_another_origins_storage_and
     run("viewer_bundle_export", async |browser| {
         browser.goto(url).await?;
         wait_imported(browser, 2000).await?;
-        browser
-            .script(
-                "window.trawlExports = [];
-                 const make = URL.createObjectURL;
-                 URL.createObjectURL = blob => { window.trawlExports.push(blob); return make.call(URL, blob); };",
-                vec![],
-            )
-            .await?;
+        catch_downloads(browser).await?;
         browser.click("export-bundle").await?;
         let note = browser
             .wait_text("export-bundle-note", "the bundle export's note", |t| {
@@ -851,14 +866,7 @@ async fn a_bundle_exported_from_the_library_opens_in_another_origins_storage_and
             })
             .await?;
         ensure!(note.starts_with("saved ssh.tar (2,000 records, "), "{note}");
-        let bytes = browser
-            .script_async(
-                "const done = arguments[arguments.length - 1];
-                 window.trawlExports[0].arrayBuffer().then(b => done([...new Uint8Array(b)]));",
-                vec![],
-            )
-            .await?;
-        let bytes: Vec<u8> = serde_json::from_value(bytes)?;
+        let bytes = first_download(browser).await?;
 
         // Unpacked with tar, it is a bundle that trawl verifies and queries as the original.
         let unpacked = dir.path().join("unpacked");

@@ -22,7 +22,10 @@ use trawl_bundle::{
     Level, Manifest, Record, SegmentHeader,
 };
 
-use crate::{Store, StoreError};
+use crate::{
+    search::{row_from_sql, ROW_COLUMNS},
+    Store, StoreError,
+};
 
 /// Records a frame in an exported segment: the writer's block size for typical records, so
 /// the copy compresses as well as the original.
@@ -157,26 +160,25 @@ impl Store {
         ids: &[(u64, i64)],
         name: &str,
     ) -> rusqlite::Result<EncodedSegment> {
-        let mut record_of = self.conn.prepare_cached(
-            "SELECT ts, level, service, host, trace_id, span_id, message, fields, raw, source,
-                    line
-             FROM records WHERE id = ?1",
-        )?;
+        let mut record_of = self.conn.prepare_cached(&format!(
+            "SELECT {ROW_COLUMNS}, r.raw FROM records r WHERE r.id = ?1"
+        ))?;
         let mut encoder = SegmentEncoder::new(segment.header, FRAME_RECORDS, Codec::Zstd);
         for &(seq, id) in ids {
-            let record = record_of.query_row([id], |row| {
+            let record = record_of.query_row([id], |sql| {
+                let row = row_from_sql(sql)?;
                 Ok(Record {
-                    ts_nanos: row.get(0)?,
-                    level: row.get::<_, Option<u8>>(1)?.and_then(Level::from_code),
-                    service: row.get(2)?,
-                    host: row.get(3)?,
-                    trace_id: row.get(4)?,
-                    span_id: row.get(5)?,
-                    message: row.get(6)?,
-                    fields: row.get(7)?,
-                    raw: row.get(8)?,
-                    source: row.get(9)?,
-                    line: row.get::<_, Option<i64>>(10)?.map(|l| l as u64),
+                    ts_nanos: row.ts_nanos,
+                    level: row.level.and_then(Level::from_code),
+                    service: row.service,
+                    host: row.host,
+                    trace_id: row.trace_id,
+                    span_id: row.span_id,
+                    message: row.message,
+                    fields: row.fields,
+                    raw: sql.get(11)?,
+                    source: row.source,
+                    line: row.line,
                     ..Record::default()
                 })
             })?;

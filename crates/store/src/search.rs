@@ -17,11 +17,11 @@ use crate::{
     Store, Trace,
 };
 
-const ROW_COLUMNS: &str =
+pub(crate) const ROW_COLUMNS: &str =
     "r.id, r.ts, r.level, r.service, r.host, r.trace_id, r.span_id, r.message, r.fields, r.source, r.line";
 
 /// Reads a [`Row`] from the first columns of `row`, as listed by [`ROW_COLUMNS`].
-fn row_from_sql(row: &SqlRow<'_>) -> rusqlite::Result<Row> {
+pub(crate) fn row_from_sql(row: &SqlRow<'_>) -> rusqlite::Result<Row> {
     Ok(Row {
         id: row.get(0)?,
         ts_nanos: row.get(1)?,
