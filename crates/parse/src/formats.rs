@@ -371,6 +371,24 @@ const ROLES: [(Role, &[&str]); 7] = [
     (Role::Span, SPAN_KEYS),
 ];
 
+/// The role a key names, as (index into [`ROLES`], rank among that role's keys): one hash
+/// lookup per member instead of a scan of every role's list. Every key has one role (a test
+/// says so).
+fn role_of(key: &str) -> Option<(usize, usize)> {
+    static BY_KEY: std::sync::OnceLock<std::collections::HashMap<&str, (usize, usize)>> =
+        std::sync::OnceLock::new();
+    BY_KEY
+        .get_or_init(|| {
+            ROLES
+                .iter()
+                .enumerate()
+                .flat_map(|(i, (_, keys))| keys.iter().enumerate().map(move |(r, k)| (*k, (i, r))))
+                .collect()
+        })
+        .get(key)
+        .copied()
+}
+
 /// Top-level keys whose object values may hold a mapped field (`{"log":{"level":…}}`).
 const NESTED: &[&str] = &[
     "log",
@@ -404,13 +422,11 @@ pub(crate) fn map_object(mut object: Map<String, Value>, ctx: &time::TimeContext
     let mut chosen: [Option<(usize, String)>; 7] = Default::default();
     if !nested {
         for (key, value) in &object {
-            for (i, (role, keys)) in ROLES.iter().enumerate() {
-                if let Some(rank) = keys.iter().position(|k| k == key) {
-                    if chosen[i].as_ref().is_none_or(|(r, _)| rank < *r)
-                        && accepts(*role, value, ctx)
-                    {
-                        chosen[i] = Some((rank, key.clone()));
-                    }
+            if let Some((i, rank)) = role_of(key) {
+                if chosen[i].as_ref().is_none_or(|(r, _)| rank < *r)
+                    && accepts(ROLES[i].0, value, ctx)
+                {
+                    chosen[i] = Some((rank, key.clone()));
                 }
             }
         }
@@ -487,19 +503,16 @@ fn flat_json(raw: &[u8], ctx: &time::TimeContext) -> Option<Record> {
         if *key == "resourceLogs" || (text.starts_with('{') && NESTED.contains(key)) {
             return None;
         }
-        for (i, (role, keys)) in ROLES.iter().enumerate() {
-            let Some(rank) = keys.iter().position(|k| k == key) else {
-                continue;
-            };
-            if chosen[i].is_some_and(|(r, _)| r <= rank) {
-                continue;
-            }
-            if parsed[at].is_none() {
-                parsed[at] = serde_json::from_str(text).ok();
-            }
-            if parsed[at].as_ref().is_some_and(|v| accepts(*role, v, ctx)) {
-                chosen[i] = Some((rank, at));
-            }
+        let Some((i, rank)) = role_of(key) else {
+            continue;
+        };
+        if chosen[i].is_some_and(|(r, _)| r <= rank) {
+            continue;
+        }
+        let value = serde_json::from_str(text).ok();
+        if value.as_ref().is_some_and(|v| accepts(ROLES[i].0, v, ctx)) {
+            chosen[i] = Some((rank, at));
+            parsed[at] = value;
         }
     }
     let mut taken = vec![false; members.len()];
@@ -744,11 +757,35 @@ fn container_record(
     stream: &str,
 ) -> Record {
     let ctx = &p.options.time;
+    let flat = content
+        .starts_with(b"{")
+        .then(|| flat_json(content, ctx))
+        .flatten();
+    let mut record = if let Some(record) = flat {
+        record
+    } else {
+        content_record(content, ctx)
+    };
+    if record.ts_nanos.is_none() {
+        record.ts_nanos = ts;
+    }
+    if record.level.is_none() && stream == "stderr" {
+        record.level_text = Some("stderr".into());
+    }
+    record.fields = Some(with_stream(record.fields.take(), stream));
+    record.raw = Some(raw);
+    record.line = Some(line);
+    record
+}
+
+/// A container's log content that is not a flat JSON object: JSON, text with its own
+/// timestamp, logfmt, or else just a message.
+fn content_record(content: &[u8], ctx: &time::TimeContext) -> Record {
     let text = clean_message(content);
-    let mut record = if text.starts_with('{') {
+    if text.starts_with('{') {
         match serde_json::from_str::<Value>(&text) {
             Ok(Value::Object(o)) => map_object(o, ctx),
-            _ => Record::message(text.clone()),
+            _ => Record::message(text),
         }
     } else if let Some(r) = text_record(&text, ctx) {
         r
@@ -766,29 +803,40 @@ fn container_record(
         )
     } else {
         Record::message(text)
-    };
-    if record.ts_nanos.is_none() {
-        record.ts_nanos = ts;
     }
-    if record.level.is_none() && stream == "stderr" {
-        record.level_text = Some("stderr".into());
+}
+
+/// `fields` (a JSON object's text) with the member `"stream": stream` set: appended to the
+/// text as it is when the object has no such member yet (the common case, and no re-encoding
+/// of the rest), else through a parsed map.
+fn with_stream(fields: Option<String>, stream: &str) -> String {
+    let value = Value::from(stream).to_string();
+    match fields {
+        None => format!("{{\"stream\":{value}}}"),
+        Some(mut f) if !f.contains("\"stream\"") && f.ends_with('}') => {
+            f.pop();
+            if f.trim_end() != "{" {
+                f.push(',');
+            }
+            f.push_str("\"stream\":");
+            f.push_str(&value);
+            f.push('}');
+            f
+        }
+        Some(f) => {
+            let mut map = serde_json::from_str::<Map<String, Value>>(&f).unwrap_or_default();
+            map.insert("stream".into(), stream.into());
+            Value::Object(map).to_string()
+        }
     }
-    let mut fields = record
-        .fields
-        .as_deref()
-        .and_then(|f| serde_json::from_str::<Map<String, Value>>(f).ok())
-        .unwrap_or_default();
-    fields.insert("stream".into(), stream.into());
-    record.fields = Some(Value::Object(fields).to_string());
-    record.raw = Some(raw);
-    record.line = Some(line);
-    record
 }
 
 fn cri(p: &mut Parser, raw: &[u8], line_no: u64, out: &mut Vec<Record>) {
-    let text = String::from_utf8_lossy(raw);
-    let mut parts = text.splitn(4, ' ');
-    let (Some(ts), Some(stream), Some(tag)) = (parts.next(), parts.next(), parts.next()) else {
+    // The three fields before the content are ASCII; the content may be anything.
+    let mut parts = raw.splitn(4, |&b| b == b' ').map(std::str::from_utf8);
+    let (Some(Ok(ts)), Some(Ok(stream)), Some(Ok(tag))) =
+        (parts.next(), parts.next(), parts.next())
+    else {
         p.unparsed(
             line_no,
             "not CRI: expected '<time> <stream> <P|F> <content>'",
@@ -835,6 +883,18 @@ fn chunk(
     partial: bool,
     out: &mut Vec<Record>,
 ) {
+    if !partial && p.pending.is_none() {
+        // A whole line on its own (the common case): no copy into a pending record.
+        out.push(container_record(
+            p,
+            content,
+            raw.to_vec(),
+            line_no,
+            ts,
+            stream,
+        ));
+        return;
+    }
     let pending = match p.pending.take() {
         Some(Pending::Partial {
             content: mut c,
@@ -1169,4 +1229,47 @@ fn syslog(p: &mut Parser, raw: &[u8], line_no: u64) -> Result<Record, String> {
     record.raw = Some(raw.to_vec());
     record.line = Some(line_no);
     Ok(record)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_mapped_key_has_one_role_and_its_rank() {
+        let all: Vec<&str> = ROLES
+            .iter()
+            .flat_map(|(_, keys)| keys.iter().copied())
+            .collect();
+        let mut unique = all.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), all.len(), "a key is listed under two roles");
+        for (i, (_, keys)) in ROLES.iter().enumerate() {
+            for (rank, key) in keys.iter().enumerate() {
+                assert_eq!(role_of(key), Some((i, rank)), "{key}");
+            }
+        }
+        assert_eq!(role_of("user_id"), None);
+    }
+
+    #[test]
+    fn a_container_stream_joins_the_fields_once() {
+        assert_eq!(with_stream(None, "stdout"), r#"{"stream":"stdout"}"#);
+        assert_eq!(with_stream(Some("{}".into()), "stderr"), r#"{"stream":"stderr"}"#);
+        assert_eq!(
+            with_stream(Some(r#"{"a":1,"b":"streams"}"#.into()), "stdout"),
+            r#"{"a":1,"b":"streams","stream":"stdout"}"#
+        );
+        // The application's own `stream` member is replaced where it stands, not repeated.
+        assert_eq!(
+            with_stream(Some(r#"{"stream":"kafka","a":1}"#.into()), "stderr"),
+            r#"{"stream":"stderr","a":1}"#
+        );
+        // Docker's stream is whatever the file says: it is encoded, not pasted.
+        assert_eq!(
+            with_stream(Some(r#"{"a":1}"#.into()), "we\"ird"),
+            r#"{"a":1,"stream":"we\"ird"}"#
+        );
+    }
 }
