@@ -1256,7 +1256,10 @@ mod tests {
     #[test]
     fn a_container_stream_joins_the_fields_once() {
         assert_eq!(with_stream(None, "stdout"), r#"{"stream":"stdout"}"#);
-        assert_eq!(with_stream(Some("{}".into()), "stderr"), r#"{"stream":"stderr"}"#);
+        assert_eq!(
+            with_stream(Some("{}".into()), "stderr"),
+            r#"{"stream":"stderr"}"#
+        );
         assert_eq!(
             with_stream(Some(r#"{"a":1,"b":"streams"}"#.into()), "stdout"),
             r#"{"a":1,"b":"streams","stream":"stdout"}"#
