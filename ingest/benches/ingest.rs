@@ -198,8 +198,8 @@ fn main() {
             );
             let records = out
                 .split_whitespace()
-                .filter_map(|w| w.parse::<u64>().ok())
-                .last()
+                .rev()
+                .find_map(|w| w.parse::<u64>().ok())
                 .unwrap_or(0);
             (secs, records)
         });
