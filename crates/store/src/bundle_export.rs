@@ -17,8 +17,9 @@ use std::collections::BTreeMap;
 
 use trawl_bundle::{
     format::{segment_file_name, Codec, WriterId},
+    manifest::SegmentEntry,
     manifest::MANIFEST_FILE,
-    memory::{EncodedSegment, SegmentEncoder},
+    memory::SegmentEncoder,
     Level, Manifest, Record, SegmentHeader,
 };
 
@@ -47,22 +48,62 @@ struct StoredSegment {
     complete: bool,
 }
 
+/// What one [`BundleExport::step`] did.
+#[derive(Debug)]
+pub enum ExportStep {
+    /// Records were encoded; no file is complete yet.
+    Records,
+    /// A file of the bundle is complete: a segment, or the manifest, which comes last.
+    File(ExportedFile),
+    /// Every file has been handed over; the manifest they make up.
+    Done(Manifest),
+}
+
+/// A bundle being written out a step at a time (see [`Store::begin_bundle_export`]), so a
+/// caller that serves other requests (the browser worker) can answer them between steps and
+/// report progress or stop. It reads the records listed when it began: records imported
+/// since are not in the copy; a bundle deleted meanwhile fails the next step.
+pub struct BundleExport {
+    writer_id: String,
+    /// The segments still to start, each with its file name, last first.
+    waiting: Vec<(StoredSegment, String)>,
+    /// The ids of each segment's records, in sequence order.
+    order: BTreeMap<i64, Vec<(u64, i64)>>,
+    current: Option<SegmentInProgress>,
+    entries: Vec<SegmentEntry>,
+    records_total: u64,
+    records_done: u64,
+    manifest: Option<Manifest>,
+}
+
+struct SegmentInProgress {
+    segment: StoredSegment,
+    name: String,
+    ids: Vec<(u64, i64)>,
+    next: usize,
+    encoder: SegmentEncoder,
+}
+
+impl std::fmt::Debug for BundleExport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BundleExport")
+            .field("records_total", &self.records_total)
+            .field("records_done", &self.records_done)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Store {
-    /// Writes bundle `bundle` out as a bundle directory, one file at a time: each of its
-    /// segments (in writer and sequence order), then `manifest.json`. `each` is called with
-    /// every file; memory holds one segment at a time, plus 24 bytes per record of the bundle
-    /// to put the records in sequence order. An error from `each` stops the export.
+    /// Begins writing bundle `bundle` out as a bundle directory: each of its segments (in
+    /// writer and sequence order), then `manifest.json`, handed over by
+    /// [`BundleExport::step`]. Memory holds one segment at a time, plus 24 bytes per record
+    /// of the bundle to put the records in sequence order.
     ///
-    /// Returns the manifest written last. Fails with [`StoreError::UnknownBundle`] if the
-    /// store has no bundle of that name.
-    pub fn export_bundle<E: From<StoreError>>(
-        &self,
-        bundle: &str,
-        mut each: impl FnMut(ExportedFile) -> Result<(), E>,
-    ) -> Result<Manifest, E> {
-        let segments = self.stored_segments(bundle).map_err(StoreError::from)?;
+    /// Fails with [`StoreError::UnknownBundle`] if the store has no bundle of that name.
+    pub fn begin_bundle_export(&self, bundle: &str) -> crate::Result<BundleExport> {
+        let segments = self.stored_segments(bundle)?;
         let Some(first) = segments.first() else {
-            return Err(StoreError::UnknownBundle(bundle.to_owned()).into());
+            return Err(StoreError::UnknownBundle(bundle.to_owned()));
         };
         let writer_id = first.header.writer_id.to_string();
         // Segment files are named by their sequence, as the writer names them; a bundle put
@@ -71,32 +112,48 @@ impl Store {
         seqs.sort_unstable();
         seqs.dedup();
         let by_own_seq = seqs.len() == segments.len();
-        let mut order = self.records_in_order(bundle).map_err(StoreError::from)?;
-        let mut entries = Vec::with_capacity(segments.len());
-        for (n, segment) in (1..).zip(&segments) {
-            let name = segment_file_name(if by_own_seq {
-                segment.header.segment_seq
-            } else {
-                n
-            });
-            let ids = order.remove(&segment.id).unwrap_or_default();
-            let encoded = self
-                .encode_segment(segment, &ids, &name)
-                .map_err(StoreError::from)?;
-            entries.push(encoded.entry);
-            each(ExportedFile {
-                name,
-                bytes: encoded.bytes,
-            })?;
+        let order = self.records_in_order(bundle)?;
+        let records_total = order.values().map(|ids| ids.len() as u64).sum();
+        let mut waiting: Vec<(StoredSegment, String)> = (1..)
+            .zip(segments)
+            .map(|(n, segment)| {
+                let seq = if by_own_seq {
+                    segment.header.segment_seq
+                } else {
+                    n
+                };
+                (segment, segment_file_name(seq))
+            })
+            .collect();
+        waiting.reverse();
+        Ok(BundleExport {
+            writer_id,
+            waiting,
+            order,
+            current: None,
+            entries: Vec::new(),
+            records_total,
+            records_done: 0,
+            manifest: None,
+        })
+    }
+
+    /// Writes bundle `bundle` out as a bundle directory in one go: [`Store::begin_bundle_export`]
+    /// stepped to its end, `each` called with every file. An error from `each` stops the
+    /// export. Returns the manifest written last.
+    pub fn export_bundle<E: From<StoreError>>(
+        &self,
+        bundle: &str,
+        mut each: impl FnMut(ExportedFile) -> Result<(), E>,
+    ) -> Result<Manifest, E> {
+        let mut export = self.begin_bundle_export(bundle)?;
+        loop {
+            match export.step(self, usize::MAX)? {
+                ExportStep::Records => {}
+                ExportStep::File(file) => each(file)?,
+                ExportStep::Done(manifest) => return Ok(manifest),
+            }
         }
-        let manifest = Manifest::new(writer_id, entries);
-        let mut text = serde_json::to_vec_pretty(&manifest).expect("a manifest serializes");
-        text.push(b'\n');
-        each(ExportedFile {
-            name: MANIFEST_FILE.to_owned(),
-            bytes: text,
-        })?;
-        Ok(manifest)
     }
 
     fn stored_segments(&self, bundle: &str) -> rusqlite::Result<Vec<StoredSegment>> {
@@ -153,37 +210,101 @@ impl Store {
         }
         Ok(order)
     }
+}
 
-    fn encode_segment(
-        &self,
-        segment: &StoredSegment,
-        ids: &[(u64, i64)],
-        name: &str,
-    ) -> rusqlite::Result<EncodedSegment> {
-        let mut record_of = self.conn.prepare_cached(&format!(
+impl BundleExport {
+    /// Records in the export.
+    pub fn records_total(&self) -> u64 {
+        self.records_total
+    }
+
+    /// Records encoded so far.
+    pub fn records_done(&self) -> u64 {
+        self.records_done
+    }
+
+    /// Encodes up to `max_records` more records, and hands over a file when one is complete.
+    /// `store` must be the store the export began on. Once [`ExportStep::Done`] is returned,
+    /// every later step returns it again.
+    pub fn step(&mut self, store: &Store, max_records: usize) -> crate::Result<ExportStep> {
+        if let Some(manifest) = &self.manifest {
+            return Ok(ExportStep::Done(manifest.clone()));
+        }
+        if self.current.is_none() {
+            let Some((segment, name)) = self.waiting.pop() else {
+                return Ok(self.manifest_file());
+            };
+            let ids = self.order.remove(&segment.id).unwrap_or_default();
+            self.current = Some(SegmentInProgress {
+                encoder: SegmentEncoder::new(segment.header, FRAME_RECORDS, Codec::Zstd),
+                segment,
+                name,
+                ids,
+                next: 0,
+            });
+        }
+        let current = self.current.as_mut().expect("a segment in progress");
+        let end = current
+            .ids
+            .len()
+            .min(current.next.saturating_add(max_records));
+        let mut record_of = store.conn.prepare_cached(&format!(
             "SELECT {ROW_COLUMNS}, r.raw FROM records r WHERE r.id = ?1"
         ))?;
-        let mut encoder = SegmentEncoder::new(segment.header, FRAME_RECORDS, Codec::Zstd);
-        for &(seq, id) in ids {
-            let record = record_of.query_row([id], |sql| {
-                let row = row_from_sql(sql)?;
-                Ok(Record {
-                    ts_nanos: row.ts_nanos,
-                    level: row.level.and_then(Level::from_code),
-                    service: row.service,
-                    host: row.host,
-                    trace_id: row.trace_id,
-                    span_id: row.span_id,
-                    message: row.message,
-                    fields: row.fields,
-                    raw: sql.get(11)?,
-                    source: row.source,
-                    line: row.line,
-                    ..Record::default()
-                })
-            })?;
-            encoder.push(seq, &record);
+        for &(seq, id) in &current.ids[current.next..end] {
+            let record = record_of
+                .query_row([id], record_from_sql)
+                .map_err(|err| match err {
+                    rusqlite::Error::QueryReturnedNoRows => StoreError::ExportedRecordGone {
+                        segment: current.name.clone(),
+                        id,
+                    },
+                    err => err.into(),
+                })?;
+            current.encoder.push(seq, &record);
         }
-        Ok(encoder.finish(name, segment.complete))
+        self.records_done += (end - current.next) as u64;
+        current.next = end;
+        if end < current.ids.len() {
+            return Ok(ExportStep::Records);
+        }
+        let done = self.current.take().expect("a segment in progress");
+        let encoded = done.encoder.finish(&done.name, done.segment.complete);
+        self.entries.push(encoded.entry);
+        Ok(ExportStep::File(ExportedFile {
+            name: done.name,
+            bytes: encoded.bytes,
+        }))
     }
+
+    /// The manifest, as the last file.
+    fn manifest_file(&mut self) -> ExportStep {
+        let manifest = Manifest::new(self.writer_id.clone(), std::mem::take(&mut self.entries));
+        let mut text = serde_json::to_vec_pretty(&manifest).expect("a manifest serializes");
+        text.push(b'\n');
+        self.manifest = Some(manifest);
+        ExportStep::File(ExportedFile {
+            name: MANIFEST_FILE.to_owned(),
+            bytes: text,
+        })
+    }
+}
+
+/// A record as the export encodes it, from a row of `ROW_COLUMNS` and `raw`.
+fn record_from_sql(sql: &rusqlite::Row<'_>) -> rusqlite::Result<Record> {
+    let row = row_from_sql(sql)?;
+    Ok(Record {
+        ts_nanos: row.ts_nanos,
+        level: row.level.and_then(Level::from_code),
+        service: row.service,
+        host: row.host,
+        trace_id: row.trace_id,
+        span_id: row.span_id,
+        message: row.message,
+        fields: row.fields,
+        raw: sql.get(11)?,
+        source: row.source,
+        line: row.line,
+        ..Record::default()
+    })
 }

@@ -31,7 +31,7 @@ mod schema;
 mod search;
 pub mod tokenizer;
 
-pub use bundle_export::ExportedFile;
+pub use bundle_export::{BundleExport, ExportStep, ExportedFile};
 pub use console::{ConsoleError, ConsoleLimits};
 pub use import::{Flow, ImportOptions, Progress, SegmentImport, SegmentReport};
 pub use query::{Query, QueryError};
@@ -67,6 +67,10 @@ pub enum StoreError {
     /// The store has no bundle of this name.
     #[error("the store has no bundle named {0:?}")]
     UnknownBundle(String),
+    /// A record listed when a bundle export began was gone when its turn came: the bundle
+    /// was deleted during the export.
+    #[error("record {id} of segment {segment} left the store during the export: was the bundle deleted?")]
+    ExportedRecordGone { segment: String, id: i64 },
 }
 
 /// Result of store operations.

@@ -1,6 +1,6 @@
 use super::data::{self, HDFS, OPENSSH};
 use super::test;
-use crate::{ExportedFile, Flow, ImportOptions, Query, Store, StoreError};
+use crate::{ExportStep, ExportedFile, Flow, ImportOptions, Query, Store, StoreError};
 use trawl_bundle::{
     format::{segment_file_name, Codec, WriterId},
     memory::SegmentEncoder,
@@ -193,6 +193,64 @@ fn segments_of_two_writers_in_one_bundle_export_under_distinct_names() {
         import(&mut elsewhere, "mixed", file);
     }
     assert_eq!(rows(&elsewhere, "mixed"), rows(&home, "mixed"));
+}
+
+/// The viewer's worker steps an export a few thousand records at a time, answering queries
+/// in between: the steps hand over the same files as one go, and count the records.
+#[test]
+fn an_export_in_small_steps_hands_over_the_same_files_and_counts_its_records() {
+    let records = data::parse("OpenSSH_2k.log", OPENSSH);
+    let mut home = Store::open_in_memory().unwrap();
+    import(&mut home, "ssh", &sealed(1, 0, &records[..1200]));
+    import(&mut home, "ssh", &sealed(2, 1200, &records[1200..]));
+    let (whole, manifest) = export(&home, "ssh");
+
+    let mut export = home.begin_bundle_export("ssh").unwrap();
+    assert_eq!((export.records_done(), export.records_total()), (0, 2000));
+    let (mut files, mut done, mut steps) = (Vec::new(), Vec::new(), 0);
+    let stepped = loop {
+        steps += 1;
+        match export.step(&home, 300).unwrap() {
+            ExportStep::Records => {}
+            ExportStep::File(file) => files.push(file),
+            ExportStep::Done(manifest) => break manifest,
+        }
+        done.push(export.records_done());
+    };
+    assert_eq!(stepped, manifest);
+    assert_eq!(files, whole);
+    // 1,200 records in 4 steps of 300 and 800 in 3, the manifest and the end.
+    assert_eq!(steps, 9);
+    assert!(done.windows(2).all(|w| w[1] - w[0] <= 300), "{done:?}");
+    assert_eq!(export.records_done(), 2000);
+    // Done stays done.
+    assert!(matches!(
+        export.step(&home, 300).unwrap(),
+        ExportStep::Done(_)
+    ));
+}
+
+#[test]
+fn a_bundle_deleted_during_its_export_fails_the_export_with_a_reason() {
+    let records = data::parse("OpenSSH_2k.log", OPENSSH);
+    let mut home = Store::open_in_memory().unwrap();
+    import(&mut home, "ssh", &sealed(1, 0, &records));
+    let mut export = home.begin_bundle_export("ssh").unwrap();
+    assert!(matches!(
+        export.step(&home, 100).unwrap(),
+        ExportStep::Records
+    ));
+    assert!(matches!(
+        export.step(&home, 100).unwrap(),
+        ExportStep::Records
+    ));
+    home.delete_bundle("ssh").unwrap();
+    let err = export.step(&home, 100).unwrap_err();
+    assert!(
+        matches!(err, StoreError::ExportedRecordGone { .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("was the bundle deleted?"), "{err}");
 }
 
 #[test]
