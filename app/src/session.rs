@@ -4,9 +4,9 @@
 
 use leptos::{prelude::*, task::spawn_local};
 use trawl_protocol::{
-    BundleSummary, ConsoleResult, Context, Cursor, Detail, Filter, Gap, ImportProgress,
-    ImportSummary, Order, Overview, Request, RequestId, Response, Row, StoreStatus, Trace,
-    WorkerError, WorkerState,
+    BundleSummary, ConsoleResult, Context, Cursor, Detail, ExportProgress, Filter, Gap,
+    ImportProgress, ImportSummary, Order, Overview, Request, RequestId, Response, Row, StoreStatus,
+    Trace, WorkerError, WorkerState,
 };
 
 use crate::{format, worker_client};
@@ -74,6 +74,8 @@ pub struct Session {
     /// Problems to show in the banner (import failures, findings, worker errors).
     pub errors: RwSignal<Vec<String>>,
     pub imports: RwSignal<Vec<RunningImport>>,
+    /// Running bundle exports, as their latest progress says.
+    pub exports: RwSignal<Vec<ExportProgress>>,
     pub library: RwSignal<Vec<BundleSummary>>,
     /// Bundle URLs opened with `?bundle=`, kept in the URL.
     pub bundle_urls: RwSignal<Vec<String>>,
@@ -116,6 +118,7 @@ impl Session {
             trace: RwSignal::new(false),
             errors: RwSignal::new(Vec::new()),
             imports: RwSignal::new(Vec::new()),
+            exports: RwSignal::new(Vec::new()),
             library: RwSignal::new(Vec::new()),
             bundle_urls: RwSignal::new(Vec::new()),
             at_top: RwSignal::new(true),
@@ -348,11 +351,19 @@ impl Session {
     }
 
     /// Bundle `bundle` as a bundle archive: its file name, what it holds, and its bytes.
+    /// Its progress is in [`Session::exports`] while it runs; [`WorkerError::Cancelled`] if
+    /// [`Session::cancel_export`] stopped it.
     pub async fn export_bundle(
         self,
         bundle: String,
     ) -> Result<(BundleArchive, web_sys::Blob), WorkerError> {
-        match worker_client::request_blob(Request::ExportBundle { bundle }).await? {
+        let answer = worker_client::request_blob(Request::ExportBundle {
+            bundle: bundle.clone(),
+        })
+        .await;
+        self.exports
+            .update(|list| list.retain(|e| e.bundle != bundle));
+        match answer? {
             (
                 Response::BundleExported {
                     file_name,
@@ -522,6 +533,23 @@ impl Session {
         )];
         lines.extend(summary.findings.iter().take(5).cloned());
         self.errors.update(|errors| errors.push(lines.join("\n")));
+    }
+
+    /// Takes a bundle export's progress.
+    pub fn exporting(self, progress: ExportProgress) {
+        self.exports.update(
+            |list| match list.iter_mut().find(|e| e.export == progress.export) {
+                Some(known) => *known = progress,
+                None => list.push(progress),
+            },
+        );
+    }
+
+    /// Stops the bundle export started by request `export`.
+    pub fn cancel_export(self, export: RequestId) {
+        spawn_local(async move {
+            let _ = worker_client::request(Request::CancelExport { export }).await;
+        });
     }
 
     /// Takes an import's progress; refreshes the results now and then meanwhile.

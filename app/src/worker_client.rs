@@ -5,8 +5,8 @@ use std::{cell::RefCell, collections::HashMap};
 
 use futures::channel::oneshot;
 use trawl_protocol::{
-    decode, encode, FromWorker, ImportProgress, Request, RequestId, Response, ToWorker,
-    WorkerError, WorkerState,
+    decode, encode, ExportProgress, FromWorker, ImportProgress, Request, RequestId, Response,
+    ToWorker, WorkerError, WorkerState,
 };
 use wasm_bindgen::{prelude::*, JsCast};
 use web_sys::{ErrorEvent, MessageEvent, Worker};
@@ -38,6 +38,8 @@ pub enum Event {
     State(WorkerState),
     /// An import moved on.
     Progress(ImportProgress),
+    /// A bundle export moved on.
+    Exporting(ExportProgress),
 }
 
 /// Starts the store worker. `on_event` is called with every state and progress the worker
@@ -63,6 +65,7 @@ pub fn start(on_event: impl Fn(Event) + 'static) -> Result<(), String> {
         match decode::<FromWorker>(&text) {
             Ok(FromWorker::State(state)) => state_cb(Event::State(state)),
             Ok(FromWorker::Progress(progress)) => state_cb(Event::Progress(progress)),
+            Ok(FromWorker::Exporting(progress)) => state_cb(Event::Exporting(progress)),
             Ok(FromWorker::Reply { id, result }) => {
                 let waiter = CLIENT
                     .with_borrow_mut(|client| client.as_mut().and_then(|c| c.pending.remove(&id)));

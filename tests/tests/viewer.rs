@@ -1229,10 +1229,10 @@ async fn facets_histogram_query_errors_and_the_library_work_as_people_use_them()
     .await;
 }
 
-#[tokio::test]
-async fn a_cancelled_import_keeps_what_it_stored_and_opening_again_finishes_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("big.log");
+/// Bundle `DIR/big`: 300,000 JSON-lines records, enough for imports and exports to take
+/// seconds in the browser.
+fn big_bundle(dir: &Path) -> PathBuf {
+    let log = dir.join("big.log");
     let mut text = String::new();
     for i in 0..300_000u64 {
         text += &format!(
@@ -1241,7 +1241,13 @@ async fn a_cancelled_import_keeps_what_it_stored_and_opening_again_finishes_it()
         );
     }
     std::fs::write(&log, text).unwrap();
-    let bundle = ingest(dir.path(), "big", &[log]).unwrap();
+    ingest(dir, "big", &[log]).unwrap()
+}
+
+#[tokio::test]
+async fn a_cancelled_import_keeps_what_it_stored_and_opening_again_finishes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = big_bundle(dir.path());
     let server = Server::with_bundles(&trawl_bin(), &site_dir(), "/", &[&bundle]).unwrap();
     let url = format!("{}?bundle=bundles/big/", server.url());
     run("viewer_cancel", async |browser| {
@@ -1272,6 +1278,76 @@ async fn a_cancelled_import_keeps_what_it_stored_and_opening_again_finishes_it()
         wait_imported(browser, 300_000).await?;
         wait_total(browser, 300_000).await?;
         Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_bundle_export_shows_its_progress_lets_queries_through_and_cancels() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = big_bundle(dir.path());
+    let server = Server::with_bundles(&trawl_bin(), &site_dir(), "/", &[&bundle]).unwrap();
+    let url = format!("{}?bundle=bundles/big/", server.url());
+    let exporting = |t: &str| t.starts_with("Exporting… ") && t != "Exporting… 0%";
+    run("viewer_export_cancel", async |browser| {
+        browser.goto(&url).await?;
+        wait_imported(browser, 300_000).await?;
+        catch_downloads(browser).await?;
+
+        // A running export says how far it is, and a search is answered meanwhile.
+        browser.click("export-bundle").await?;
+        browser
+            .wait_text("export-bundle", "the export's progress", exporting)
+            .await?;
+        browser
+            .type_and_enter("search", "\"request 4242 done\"")
+            .await?;
+        wait_total(browser, 1).await?;
+        let button = browser.text("export-bundle").await?.unwrap_or_default();
+        ensure!(
+            exporting(&button),
+            "the export ended before the search: {button}"
+        );
+
+        // Cancelled, it saves nothing and says so.
+        browser.click("export-bundle-cancel").await?;
+        let note = browser
+            .wait_text("export-bundle-note", "the cancelled export's note", |t| {
+                !t.is_empty()
+            })
+            .await?;
+        ensure!(note == "export cancelled: nothing was saved", "{note}");
+        browser.wait_gone("export-bundle-cancel").await?;
+        let saved = browser
+            .script("return window.trawlExports.length", vec![])
+            .await?;
+        ensure!(
+            saved == json!(0),
+            "{saved} files saved by a cancelled export"
+        );
+
+        // Run to its end, it holds every record.
+        browser.click("export-bundle").await?;
+        let note = browser
+            .wait_text("export-bundle-note", "the export's note", |t| {
+                t.starts_with("saved")
+            })
+            .await?;
+        ensure!(
+            note.starts_with("saved big.tar (300,000 records, "),
+            "{note}"
+        );
+        let bytes = first_download(browser).await?;
+        let unpacked = dir.path().join("unpacked");
+        std::fs::create_dir(&unpacked)?;
+        std::fs::write(unpacked.join("big.tar"), &bytes)?;
+        let status = Command::new("tar")
+            .args(["-xf", "big.tar"])
+            .current_dir(&unpacked)
+            .status()?;
+        ensure!(status.success(), "tar -xf failed");
+        ensure!(verified_records(&unpacked.join("big"))? == 300_000);
+        browser.assert_no_console_errors().await
     })
     .await;
 }

@@ -1,27 +1,39 @@
 //! A stored bundle handed to the app as a bundle archive (a `Blob` holding a tar of the
-//! bundle directory), built a segment at a time: the worker's memory holds one segment and
-//! its archive entry; the archive itself accumulates in the browser's blob storage.
+//! bundle directory), built a step at a time with queries answered in between: the worker's
+//! memory holds one segment and its archive entry; the archive itself accumulates in the
+//! browser's blob storage.
 
+use std::{cell::RefCell, rc::Rc};
+
+use gloo_timers::future::TimeoutFuture;
 use js_sys::{Array, Uint8Array};
 use trawl_bundle::archive::{ArchiveWriter, EXTENSION};
-use trawl_protocol::{Response, WorkerError};
-use trawl_store::{Store, StoreError};
+use trawl_protocol::{ExportProgress, FromWorker, RequestId, Response, WorkerError};
+use trawl_store::{ExportStep, StoreError};
 use web_sys::{Blob, BlobPropertyBag};
 
-/// Why an export stopped.
-enum Failed {
-    Store(StoreError),
-    Browser(String),
-}
+use crate::{import::CancelFlag, service::Service, Outbox};
 
-impl From<StoreError> for Failed {
-    fn from(err: StoreError) -> Self {
-        Failed::Store(err)
-    }
-}
+/// Records encoded per step: a few tens of milliseconds of work, so queries sent during an
+/// export wait no longer than that.
+const STEP_RECORDS: usize = 5_000;
 
-/// Bundle `bundle` of `store` as an archive, and the reply that describes it.
-pub(crate) fn export(store: &Store, bundle: &str) -> Result<(Response, Blob), WorkerError> {
+/// Bundle `bundle` of the service's store as an archive, and the reply that describes it.
+/// Runs a step at a time, back to the event loop in between (queries are answered there),
+/// sending [`FromWorker::Exporting`] after each step; stops with [`WorkerError::Cancelled`]
+/// once `cancel` is set.
+pub(crate) async fn run(
+    service: &Rc<RefCell<Service>>,
+    outbox: &Outbox,
+    id: RequestId,
+    bundle: &str,
+    cancel: &CancelFlag,
+) -> Result<(Response, Blob), WorkerError> {
+    let mut export = service
+        .borrow()
+        .store()?
+        .begin_bundle_export(bundle)
+        .map_err(store_error)?;
     let parts = Array::new();
     let mut bytes = 0u64;
     let mut archive = ArchiveWriter::new(Vec::new(), bundle, now_seconds());
@@ -31,21 +43,33 @@ pub(crate) fn export(store: &Store, bundle: &str) -> Result<(Response, Blob), Wo
         written.clear();
         written.shrink_to(0);
     };
-    let manifest = store
-        .export_bundle::<Failed>(bundle, |file| {
-            archive
-                .add(&file.name, &file.bytes)
-                .map_err(|err| Failed::Browser(format!("{}: {err}", file.name)))?;
-            drop(file);
-            hand_over(archive.get_mut());
-            Ok(())
-        })
-        .map_err(|failed| match failed {
-            Failed::Store(err) => WorkerError::Store {
-                message: err.to_string(),
-            },
-            Failed::Browser(message) => WorkerError::Store { message },
-        })?;
+    let manifest = loop {
+        if cancel.is_cancelled() {
+            return Err(WorkerError::Cancelled);
+        }
+        let step = export.step(service.borrow().store()?, STEP_RECORDS);
+        match step.map_err(store_error)? {
+            ExportStep::Records => {}
+            ExportStep::File(file) => {
+                archive
+                    .add(&file.name, &file.bytes)
+                    .map_err(|err| WorkerError::Store {
+                        message: format!("{}: {err}", file.name),
+                    })?;
+                drop(file);
+                hand_over(archive.get_mut());
+            }
+            ExportStep::Done(manifest) => break manifest,
+        }
+        outbox.send(&FromWorker::Exporting(ExportProgress {
+            export: id,
+            bundle: bundle.to_owned(),
+            records: export.records_done(),
+            records_total: export.records_total(),
+        }));
+        // Back to the event loop: queries sent meanwhile are answered now.
+        TimeoutFuture::new(0).await;
+    };
     let mut end = archive.finish().map_err(|err| WorkerError::Store {
         message: err.to_string(),
     })?;
@@ -66,6 +90,12 @@ pub(crate) fn export(store: &Store, bundle: &str) -> Result<(Response, Blob), Wo
         },
         blob,
     ))
+}
+
+fn store_error(err: StoreError) -> WorkerError {
+    WorkerError::Store {
+        message: err.to_string(),
+    }
 }
 
 /// The bundle's name as a file name: what a file system would refuse becomes `_`.

@@ -31,7 +31,8 @@ const BATCH_BYTES: u64 = 4 << 20;
 /// the reader's own read-ahead.
 const DOWNLOAD_AHEAD: usize = 16 << 20;
 
-/// A running import's cancel switch, shared between the import and the request that stops it.
+/// A running import's or export's cancel switch, shared between it and the request that stops
+/// it.
 #[derive(Clone, Default)]
 pub(crate) struct CancelFlag(Rc<Cell<bool>>);
 
@@ -40,7 +41,7 @@ impl CancelFlag {
         self.0.set(true);
     }
 
-    fn is_cancelled(&self) -> bool {
+    pub(crate) fn is_cancelled(&self) -> bool {
         self.0.get()
     }
 }

@@ -42,6 +42,8 @@ pub(crate) struct Service {
     phase: Phase,
     /// Running imports by the request that started them: their bundle and cancel switch.
     imports: HashMap<RequestId, (String, CancelFlag)>,
+    /// Running bundle exports by the request that started them: their cancel switch.
+    exports: HashMap<RequestId, CancelFlag>,
     /// Held by the running import; the next one waits its turn.
     import_turn: Rc<Mutex<()>>,
 }
@@ -57,6 +59,7 @@ impl Service {
         Self {
             phase: Phase::Opening,
             imports: HashMap::new(),
+            exports: HashMap::new(),
             import_turn: Rc::new(Mutex::new(())),
         }
     }
@@ -137,23 +140,7 @@ impl Service {
             Request::ImportUrl { url, bundle } => (bundle, Source::Url(url)),
             Request::ImportFiles { bundle } => (bundle, Source::Files(inbound.files)),
             Request::ExportBundle { bundle } => {
-                let exported = this
-                    .borrow()
-                    .store()
-                    .and_then(|store| bundle_export::export(store, &bundle));
-                match exported {
-                    Ok((response, blob)) => outbox.send_with(
-                        &FromWorker::Reply {
-                            id,
-                            result: Ok(response),
-                        },
-                        &blob,
-                    ),
-                    Err(err) => outbox.send(&FromWorker::Reply {
-                        id,
-                        result: Err(err),
-                    }),
-                }
+                Self::spawn_export(this, outbox, id, bundle);
                 return;
             }
             request => {
@@ -195,6 +182,31 @@ impl Service {
         });
     }
 
+    /// Runs a bundle export in a task of its own, which replies when it ends.
+    fn spawn_export(this: &Rc<RefCell<Self>>, outbox: &Outbox, id: RequestId, bundle: String) {
+        let cancel = CancelFlag::default();
+        this.borrow_mut().exports.insert(id, cancel.clone());
+        let this = this.clone();
+        let outbox = outbox.clone();
+        spawn_local(async move {
+            let result = bundle_export::run(&this, &outbox, id, &bundle, &cancel).await;
+            this.borrow_mut().exports.remove(&id);
+            match result {
+                Ok((response, blob)) => outbox.send_with(
+                    &FromWorker::Reply {
+                        id,
+                        result: Ok(response),
+                    },
+                    &blob,
+                ),
+                Err(err) => outbox.send(&FromWorker::Reply {
+                    id,
+                    result: Err(err),
+                }),
+            }
+        });
+    }
+
     async fn answer(this: &Rc<RefCell<Self>>, request: Request) -> Result<Response, WorkerError> {
         // Store work is synchronous and done before any await, so no borrow is held across one.
         let response = {
@@ -226,6 +238,12 @@ impl Service {
                 }
                 Request::CancelImport { import } => {
                     if let Some((_, cancel)) = service.imports.get(&import) {
+                        cancel.cancel();
+                    }
+                    Response::Done
+                }
+                Request::CancelExport { export } => {
+                    if let Some(cancel) = service.exports.get(&export) {
                         cancel.cancel();
                     }
                     Response::Done

@@ -2,7 +2,7 @@
 //! time gaps), delete; and the space used against the browser's quota.
 
 use leptos::{prelude::*, task::spawn_local};
-use trawl_protocol::{BundleSummary, Gap};
+use trawl_protocol::{BundleSummary, Gap, WorkerError};
 
 use crate::{
     format,
@@ -101,12 +101,21 @@ fn BundleItem(bundle: BundleSummary) -> impl IntoView {
 }
 
 /// Saves the bundle as a bundle archive: to open in the viewer on another site (whose
-/// storage is separate), or to unpack with `tar -xf` for `trawl`.
-/// What the last export saved, or why it failed, goes to `note`.
+/// storage is separate), or to unpack with `tar -xf` for `trawl`. While it runs the button
+/// shows how far it is, with Cancel beside it. What the last export saved, or why it failed,
+/// goes to `note`.
 #[component]
 fn ExportBundle(name: String, note: RwSignal<Option<String>>) -> impl IntoView {
     let session = expect_context::<Session>();
     let busy = RwSignal::new(false);
+    let progress = {
+        let name = name.clone();
+        Memo::new(move |_| {
+            session
+                .exports
+                .with(|list| list.iter().find(|e| e.bundle == name).cloned())
+        })
+    };
     let on_click = move |_| {
         busy.set(true);
         note.set(None);
@@ -122,11 +131,24 @@ fn ExportBundle(name: String, note: RwSignal<Option<String>>) -> impl IntoView {
                     ),
                     Err(err) => format!("could not save the file: {err:?}"),
                 },
+                Err(WorkerError::Cancelled) => "export cancelled: nothing was saved".to_owned(),
                 Err(err) => format!("export failed: {err}"),
             };
             note.set(Some(saved));
             busy.set(false);
         });
+    };
+    let label = move || match (busy.get(), progress.get()) {
+        (false, _) => "Export".to_owned(),
+        (true, Some(p)) if p.records_total > 0 => {
+            format!("Exporting… {}%", p.records * 100 / p.records_total)
+        }
+        (true, _) => "Exporting…".to_owned(),
+    };
+    let cancel = move |_| {
+        if let Some(p) = progress.get_untracked() {
+            session.cancel_export(p.export);
+        }
     };
     view! {
         <button
@@ -137,8 +159,16 @@ fn ExportBundle(name: String, note: RwSignal<Option<String>>) -> impl IntoView {
             disabled=move || busy.get()
             on:click=on_click
         >
-            {move || if busy.get() { "Exporting…" } else { "Export" }}
+            {label}
         </button>
+        {move || (busy.get() && progress.with(Option::is_some)).then(|| view! {
+            <button
+                class="small"
+                data-testid="export-bundle-cancel"
+                title="Stop the export; nothing is saved"
+                on:click=cancel
+            >"Cancel"</button>
+        })}
     }
 }
 

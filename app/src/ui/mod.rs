@@ -38,6 +38,7 @@ pub fn App() -> impl IntoView {
     if let Err(message) = worker_client::start(move |event| match event {
         Event::State(state) => session.worker.set(state),
         Event::Progress(progress) => session.progress(progress),
+        Event::Exporting(progress) => session.exporting(progress),
     }) {
         session.worker.set(WorkerState::Failed { message });
     }

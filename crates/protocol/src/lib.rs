@@ -7,9 +7,10 @@
 //!
 //! The app sends [`ToWorker`] envelopes, each a [`Request`] with an id. The worker answers each
 //! with exactly one [`FromWorker::Reply`] of the same id, and on its own sends
-//! [`FromWorker::State`] whenever its [`WorkerState`] changes and [`FromWorker::Progress`]
-//! while an import runs. Replies may come in another order than the requests: an import's
-//! reply comes when it ends, and the requests sent meanwhile are answered in between.
+//! [`FromWorker::State`] whenever its [`WorkerState`] changes, [`FromWorker::Progress`]
+//! while an import runs and [`FromWorker::Exporting`] while a bundle export runs. Replies may
+//! come in another order than the requests: an import's or export's reply comes when it ends,
+//! and the requests sent meanwhile are answered in between.
 
 pub mod results;
 
@@ -21,7 +22,7 @@ pub use results::{
 };
 
 /// Version of the message shapes below. Bump it on any change that an older peer would misread.
-pub const PROTOCOL_VERSION: u32 = 4;
+pub const PROTOCOL_VERSION: u32 = 5;
 
 /// Correlates a [`Request`] with its reply. Unique per app session.
 pub type RequestId = u64;
@@ -83,9 +84,14 @@ pub enum Request {
     DeleteBundle { bundle: String },
     /// The stored bundle `bundle` as a bundle archive (a tar of its directory: each segment
     /// under its own identity, and its manifest), to carry it to another browser storage or
-    /// to unpack for `trawl`. Replied with [`Response::BundleExported`]; the archive itself
-    /// comes as a `Blob` posted with the reply, as a JS object `{ text, blob }`.
+    /// to unpack for `trawl`. Runs in steps, queries answered in between, with
+    /// [`FromWorker::Exporting`] after each. Replied with [`Response::BundleExported`]; the
+    /// archive itself comes as a `Blob` posted with the reply, as a JS object
+    /// `{ text, blob }`. A cancelled export replies [`WorkerError::Cancelled`].
     ExportBundle { bundle: String },
+    /// Stop the bundle export started by request `export` (it then replies
+    /// [`WorkerError::Cancelled`]). Replies [`Response::Done`] even if it already ended.
+    CancelExport { export: RequestId },
     /// The first `limit` records matching, in `order`, as JSON lines (the objects
     /// `trawl query --json` prints), for the app to save as a file.
     Export {
@@ -186,6 +192,17 @@ pub struct ImportProgress {
     pub elapsed_ms: f64,
 }
 
+/// Where a running bundle export is; sent after every step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportProgress {
+    /// The request that started the export.
+    pub export: RequestId,
+    pub bundle: String,
+    /// Records written into the archive so far, of `records_total`.
+    pub records: u64,
+    pub records_total: u64,
+}
+
 /// What the worker knows about its store.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoreStatus {
@@ -256,6 +273,9 @@ pub enum WorkerError {
         offset: u64,
         message: String,
     },
+    /// The app cancelled the request (a bundle export) before it was done.
+    #[error("cancelled")]
+    Cancelled,
 }
 
 /// A message from the app to the worker.
@@ -278,6 +298,8 @@ pub enum FromWorker {
     State(WorkerState),
     /// A running import moved on.
     Progress(ImportProgress),
+    /// A running bundle export moved on.
+    Exporting(ExportProgress),
 }
 
 #[derive(Serialize, Deserialize)]
@@ -347,6 +369,7 @@ mod tests {
                 bundle: "samples".into(),
             },
             Request::CancelImport { import: 3 },
+            Request::CancelExport { export: 4 },
             Request::Search {
                 filter: Filter {
                     query: "level:error timeout".into(),
@@ -563,6 +586,16 @@ mod tests {
                 records: 1,
                 elapsed_ms: 1.5,
             }),
+            FromWorker::Exporting(ExportProgress {
+                export: 10,
+                bundle: "b".into(),
+                records: 5_000,
+                records_total: 12_000,
+            }),
+            FromWorker::Reply {
+                id: 10,
+                result: Err(WorkerError::Cancelled),
+            },
             FromWorker::Reply {
                 id: 11,
                 result: Ok(Response::Deleted { records: 3 }),
