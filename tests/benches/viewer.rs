@@ -3,6 +3,7 @@
 //! headless Chromium. Prints, with a baseline from the same run where there is one:
 //! - time from opening the link to the first results shown, and to the import's end;
 //! - import records/s in the browser against `trawl query` importing the same bundle natively;
+//! - the library's bundle export, records/s against that import, and its frame times;
 //! - search round trips through the worker (request to first page shown), p50/p95;
 //! - frame times (requestAnimationFrame deltas) while the app starts, during the import (from
 //!   the app asking the worker for it to its end; each frame over 20 ms with when it came) and
@@ -277,6 +278,47 @@ async fn measure(
     );
     print_frames("frames while scrolling", &scroll_frames);
 
+    // The library's bundle export (the archive is made but not downloaded), against the
+    // browser import of the same bundle in this run.
+    browser
+        .script(
+            "const click = HTMLAnchorElement.prototype.click;
+             HTMLAnchorElement.prototype.click = function () { if (!this.download) click.call(this); };",
+            vec![],
+        )
+        .await?;
+    start_frame_recorder(browser).await?;
+    let started = Instant::now();
+    browser.click("export-bundle").await?;
+    let deadline = started + Duration::from_secs(3600);
+    let note = loop {
+        if let Some(note) = browser.text("export-bundle-note").await? {
+            break note;
+        }
+        ensure!(
+            Instant::now() < deadline,
+            "the export did not end within an hour"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let export_s = started.elapsed().as_secs_f64();
+    let export_frames: Vec<f64> = stop_frame_recorder(browser)
+        .await?
+        .iter()
+        .map(|f| f.ms)
+        .collect();
+    ensure!(
+        note.starts_with("saved bench.tar ("),
+        "the export says {note:?}"
+    );
+    let export_rate = records as f64 / export_s;
+    println!(
+        "bundle export in the browser: {export_s:.2} s, {export_rate:.0} records/s = {:.2}x the \
+         browser import ({note})",
+        export_rate / browser_rate
+    );
+    print_frames("frames during the export", &export_frames);
+
     Ok(json!({
         "first_results_ms": first_results_ms,
         "import_s": imported_ms / 1000.0,
@@ -291,6 +333,9 @@ async fn measure(
         "search_round_trip_ms": { "p50": rt50, "p95": rt95, "n": round_trips.len() },
         "search_refresh_ms": { "p50": rf50, "p95": rf95 },
         "scroll": { "rows": scroll["rows"], "seconds": scroll["seconds"], "frames": frame_summary(&scroll_frames) },
+        "export_records_per_s": export_rate,
+        "export_vs_import": export_rate / browser_rate,
+        "export_frames": frame_summary(&export_frames),
     }))
 }
 
@@ -401,7 +446,7 @@ struct Frame {
 async fn start_frame_recorder(browser: &Browser) -> Result<()> {
     browser
         .script(
-            "window.__frames = []; window.__longTasks = [];
+            "window.__frames = []; window.__longTasks = []; window.__stopFrames = false;
              let last = performance.now();
              const tick = (now) => {
                  window.__frames.push({ end: now, ms: now - last }); last = now;
