@@ -823,6 +823,21 @@ async fn bundles_open_from_the_folder_picker_and_by_dropping_files() {
     .await;
 }
 
+/// Bundle archive `NAME.tar` (its `bytes`) unpacked by the system's tar under `DIR/unpacked`:
+/// the bundle directory it holds.
+fn untar(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf> {
+    let unpacked = dir.join("unpacked");
+    std::fs::create_dir_all(&unpacked)?;
+    let archive = format!("{name}.tar");
+    std::fs::write(unpacked.join(&archive), bytes)?;
+    let status = Command::new("tar")
+        .args(["-xf", &archive])
+        .current_dir(&unpacked)
+        .status()?;
+    ensure!(status.success(), "tar -xf {archive} failed");
+    Ok(unpacked.join(name))
+}
+
 /// `trawl verify DIR --json` says the bundle is sound, and its record count.
 fn verified_records(bundle: &Path) -> Result<u64> {
     let out = Command::new(trawl_bin())
@@ -869,17 +884,10 @@ async fn a_bundle_exported_from_the_library_opens_in_another_origins_storage_and
         let bytes = first_download(browser).await?;
 
         // Unpacked with tar, it is a bundle that trawl verifies and queries as the original.
-        let unpacked = dir.path().join("unpacked");
-        std::fs::create_dir(&unpacked)?;
-        std::fs::write(unpacked.join("ssh.tar"), &bytes)?;
-        let status = Command::new("tar")
-            .args(["-xf", "ssh.tar"])
-            .current_dir(&unpacked)
-            .status()?;
-        ensure!(status.success(), "tar -xf failed");
-        ensure!(verified_records(&unpacked.join("ssh"))? == 2000);
+        let copy = untar(dir.path(), "ssh", &bytes)?;
+        ensure!(verified_records(&copy)? == 2000);
         let copy_cache = dir.path().join("copy-cache.sqlite");
-        let from_copy = trawl_query(&unpacked.join("ssh"), &copy_cache, query, 20)?;
+        let from_copy = trawl_query(&copy, &copy_cache, query, 20)?;
         ensure!(from_copy == (total, want.clone()), "trawl query on the copy differs");
 
         // Dropped on the viewer of another origin, it brings the same records.
@@ -1338,15 +1346,7 @@ async fn a_bundle_export_shows_its_progress_lets_queries_through_and_cancels() {
             "{note}"
         );
         let bytes = first_download(browser).await?;
-        let unpacked = dir.path().join("unpacked");
-        std::fs::create_dir(&unpacked)?;
-        std::fs::write(unpacked.join("big.tar"), &bytes)?;
-        let status = Command::new("tar")
-            .args(["-xf", "big.tar"])
-            .current_dir(&unpacked)
-            .status()?;
-        ensure!(status.success(), "tar -xf failed");
-        ensure!(verified_records(&unpacked.join("big"))? == 300_000);
+        ensure!(verified_records(&untar(dir.path(), "big", &bytes)?)? == 300_000);
         browser.assert_no_console_errors().await
     })
     .await;
