@@ -9,10 +9,14 @@ use gloo_timers::future::TimeoutFuture;
 use js_sys::{Array, Uint8Array};
 use trawl_bundle::archive::{ArchiveWriter, EXTENSION};
 use trawl_protocol::{ExportProgress, FromWorker, RequestId, Response, WorkerError};
-use trawl_store::{ExportStep, StoreError};
+use trawl_store::ExportStep;
 use web_sys::{Blob, BlobPropertyBag};
 
-use crate::{import::CancelFlag, service::Service, Outbox};
+use crate::{
+    import::CancelFlag,
+    service::{store_error, Service},
+    Outbox,
+};
 
 /// Records encoded per step: a few tens of milliseconds of work, so queries sent during an
 /// export wait no longer than that.
@@ -90,12 +94,6 @@ pub(crate) async fn run(
         },
         blob,
     ))
-}
-
-fn store_error(err: StoreError) -> WorkerError {
-    WorkerError::Store {
-        message: err.to_string(),
-    }
 }
 
 /// The bundle's name as a file name: what a file system would refuse becomes `_`.

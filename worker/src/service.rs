@@ -408,7 +408,7 @@ fn parse(filter: &Filter) -> Result<Query, WorkerError> {
         })
 }
 
-fn store_error(err: trawl_store::StoreError) -> WorkerError {
+pub(crate) fn store_error(err: trawl_store::StoreError) -> WorkerError {
     WorkerError::Store {
         message: err.to_string(),
     }

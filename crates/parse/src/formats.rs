@@ -757,15 +757,11 @@ fn container_record(
     stream: &str,
 ) -> Record {
     let ctx = &p.options.time;
-    let flat = content
+    let mut record = content
         .starts_with(b"{")
         .then(|| flat_json(content, ctx))
-        .flatten();
-    let mut record = if let Some(record) = flat {
-        record
-    } else {
-        content_record(content, ctx)
-    };
+        .flatten()
+        .unwrap_or_else(|| content_record(content, ctx));
     if record.ts_nanos.is_none() {
         record.ts_nanos = ts;
     }

@@ -84,6 +84,7 @@ struct SegmentInProgress {
     encoder: SegmentEncoder,
 }
 
+/// Shows the progress only: the listed ids run to millions.
 impl std::fmt::Debug for BundleExport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BundleExport")
