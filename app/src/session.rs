@@ -2,6 +2,8 @@
 //! Components read the signals of [`Session`] and call its methods; only this module talks to
 //! the worker about records.
 
+use std::collections::BTreeMap;
+
 use leptos::{prelude::*, task::spawn_local};
 use trawl_protocol::{
     BundleSummary, ConsoleResult, Context, Cursor, Detail, ExportProgress, Filter, Gap,
@@ -30,6 +32,24 @@ pub struct RunningImport {
     pub id: RequestId,
     pub bundle: String,
     pub progress: Option<ImportProgress>,
+}
+
+/// A bundle's latest export, as the library shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BundleExportState {
+    /// Asked for; the worker has not said how far it is yet.
+    Starting,
+    /// Running: its latest progress.
+    Running(ExportProgress),
+    /// Ended: what it saved, or why it saved nothing.
+    Ended(String),
+}
+
+impl BundleExportState {
+    /// Whether the export is still running.
+    pub fn running(&self) -> bool {
+        !matches!(self, BundleExportState::Ended(_))
+    }
 }
 
 /// A bundle archive the worker made of a stored bundle.
@@ -74,8 +94,9 @@ pub struct Session {
     /// Problems to show in the banner (import failures, findings, worker errors).
     pub errors: RwSignal<Vec<String>>,
     pub imports: RwSignal<Vec<RunningImport>>,
-    /// Running bundle exports, as their latest progress says.
-    pub exports: RwSignal<Vec<ExportProgress>>,
+    /// Each bundle's latest export, by bundle name: kept here, not in the library's items,
+    /// so a library that re-renders (as it does while an import runs) keeps showing them.
+    pub bundle_exports: RwSignal<BTreeMap<String, BundleExportState>>,
     pub library: RwSignal<Vec<BundleSummary>>,
     /// Bundle URLs opened with `?bundle=`, kept in the URL.
     pub bundle_urls: RwSignal<Vec<String>>,
@@ -118,7 +139,7 @@ impl Session {
             trace: RwSignal::new(false),
             errors: RwSignal::new(Vec::new()),
             imports: RwSignal::new(Vec::new()),
-            exports: RwSignal::new(Vec::new()),
+            bundle_exports: RwSignal::new(BTreeMap::new()),
             library: RwSignal::new(Vec::new()),
             bundle_urls: RwSignal::new(Vec::new()),
             at_top: RwSignal::new(true),
@@ -350,41 +371,35 @@ impl Session {
         }
     }
 
-    /// Bundle `bundle` as a bundle archive: its file name, what it holds, and its bytes.
-    /// Its progress is in [`Session::exports`] while it runs; [`WorkerError::Cancelled`] if
-    /// [`Session::cancel_export`] stopped it.
-    pub async fn export_bundle(
+    /// Exports bundle `bundle` as a bundle archive, unless an export of it is running already.
+    /// Its state is in [`Session::bundle_exports`]: running with its progress, then ended
+    /// with the note `finish` makes of the answer (the archive's file name, what it holds, and
+    /// its bytes; [`WorkerError::Cancelled`] if [`Session::cancel_export`] stopped it).
+    pub fn export_bundle(
         self,
         bundle: String,
-    ) -> Result<(BundleArchive, web_sys::Blob), WorkerError> {
-        let answer = worker_client::request_blob(Request::ExportBundle {
-            bundle: bundle.clone(),
-        })
-        .await;
-        self.exports
-            .update(|list| list.retain(|e| e.bundle != bundle));
-        match answer? {
-            (
-                Response::BundleExported {
-                    file_name,
-                    records,
-                    segments,
-                    bytes,
-                },
-                blob,
-            ) => Ok((
-                BundleArchive {
-                    file_name,
-                    records,
-                    segments,
-                    bytes,
-                },
-                blob,
-            )),
-            (other, _) => Err(WorkerError::BadRequest {
-                message: format!("unexpected answer: {other:?}"),
-            }),
+        finish: impl FnOnce(Result<(BundleArchive, web_sys::Blob), WorkerError>) -> String + 'static,
+    ) {
+        let started = self.bundle_exports.try_update(|exports| {
+            let running = exports.get(&bundle).is_some_and(BundleExportState::running);
+            if !running {
+                exports.insert(bundle.clone(), BundleExportState::Starting);
+            }
+            !running
+        });
+        if started != Some(true) {
+            return;
         }
+        spawn_local(async move {
+            let answer = worker_client::request_blob(Request::ExportBundle {
+                bundle: bundle.clone(),
+            })
+            .await;
+            let note = finish(bundle_archive(answer));
+            self.bundle_exports.update(|exports| {
+                exports.insert(bundle, BundleExportState::Ended(note));
+            });
+        });
     }
 
     /// Runs one read-only SQL statement; `Err` says why it did not run (shown by the console,
@@ -537,12 +552,13 @@ impl Session {
 
     /// Takes a bundle export's progress.
     pub fn exporting(self, progress: ExportProgress) {
-        self.exports.update(
-            |list| match list.iter_mut().find(|e| e.export == progress.export) {
-                Some(known) => *known = progress,
-                None => list.push(progress),
-            },
-        );
+        self.bundle_exports.update(|exports| {
+            if let Some(state) = exports.get_mut(&progress.bundle) {
+                if state.running() {
+                    *state = BundleExportState::Running(progress);
+                }
+            }
+        });
     }
 
     /// Stops the bundle export started by request `export`.
@@ -576,6 +592,9 @@ impl Session {
 
     /// Removes a bundle from the store.
     pub fn delete_bundle(self, bundle: String) {
+        self.bundle_exports.update(|exports| {
+            exports.remove(&bundle);
+        });
         spawn_local(async move {
             let reply = worker_client::request(Request::DeleteBundle { bundle }).await;
             self.report(reply.err());
@@ -649,5 +668,33 @@ mod timing {
         if let Some(p) = performance() {
             let _ = p.measure_with_start_mark(name, start);
         }
+    }
+}
+
+/// The archive in the worker's answer to [`Request::ExportBundle`].
+fn bundle_archive(
+    answer: Result<(Response, web_sys::Blob), WorkerError>,
+) -> Result<(BundleArchive, web_sys::Blob), WorkerError> {
+    match answer? {
+        (
+            Response::BundleExported {
+                file_name,
+                records,
+                segments,
+                bytes,
+            },
+            blob,
+        ) => Ok((
+            BundleArchive {
+                file_name,
+                records,
+                segments,
+                bytes,
+            },
+            blob,
+        )),
+        (other, _) => Err(WorkerError::BadRequest {
+            message: format!("unexpected answer: {other:?}"),
+        }),
     }
 }

@@ -1294,13 +1294,36 @@ async fn a_cancelled_import_keeps_what_it_stored_and_opening_again_finishes_it()
 async fn a_bundle_export_shows_its_progress_lets_queries_through_and_cancels() {
     let dir = tempfile::tempdir().unwrap();
     let bundle = big_bundle(dir.path());
-    let server = Server::with_bundles(&trawl_bin(), &site_dir(), "/", &[&bundle]).unwrap();
-    let url = format!("{}?bundle=bundles/big/", server.url());
+    let ssh = ingest(
+        dir.path(),
+        "ssh",
+        &[samples().join("loghub/OpenSSH_2k.log")],
+    )
+    .unwrap();
+    let server = Server::with_bundles(&trawl_bin(), &site_dir(), "/", &[&bundle, &ssh]).unwrap();
+    let url = format!("{}?bundle=bundles/big/&bundle=bundles/ssh/", server.url());
     let exporting = |t: &str| t.starts_with("Exporting… ") && t != "Exporting… 0%";
+    // Whether bundle `big`'s Delete button is disabled.
+    let delete_disabled = async |browser: &Browser| -> Result<Value> {
+        browser
+            .script(
+                "return document.querySelector(
+                     '[data-testid=bundle][data-name=big] [data-testid=delete-bundle]').disabled",
+                vec![],
+            )
+            .await
+    };
     run("viewer_export_cancel", async |browser| {
         browser.goto(&url).await?;
-        wait_imported(browser, 300_000).await?;
+        wait_imported(browser, 302_000).await?;
         catch_downloads(browser).await?;
+        let first = browser
+            .script(
+                "return document.querySelector('[data-testid=bundle]').dataset.name",
+                vec![],
+            )
+            .await?;
+        ensure!(first == json!("big"), "the library lists {first} first");
 
         // A running export says how far it is, and a search is answered meanwhile.
         browser.click("export-bundle").await?;
@@ -1316,6 +1339,40 @@ async fn a_bundle_export_shows_its_progress_lets_queries_through_and_cancels() {
             exporting(&button),
             "the export ended before the search: {button}"
         );
+
+        // The bundle cannot be deleted while it is exported, and the export keeps showing
+        // when the library is drawn anew (here: another bundle deleted).
+        ensure!(delete_disabled(browser).await? == json!(true));
+        browser
+            .script(
+                "window.confirm = () => true;
+                 document.querySelector(
+                     '[data-testid=bundle][data-name=ssh] [data-testid=delete-bundle]').click()",
+                vec![],
+            )
+            .await?;
+        browser
+            .wait_for("the library without ssh", async |b| {
+                let names = b
+                    .script(
+                        "return [...document.querySelectorAll('[data-testid=bundle]')]
+                             .map(b => b.dataset.name).join(' ')",
+                        vec![],
+                    )
+                    .await?;
+                Ok(if names == json!("big") {
+                    Ok(())
+                } else {
+                    Err(names.to_string())
+                })
+            })
+            .await?;
+        let button = browser.text("export-bundle").await?.unwrap_or_default();
+        ensure!(
+            exporting(&button),
+            "after the library was drawn anew, the Export button reads {button}"
+        );
+        ensure!(delete_disabled(browser).await? == json!(true));
 
         // Cancelled, it saves nothing and says so.
         browser.click("export-bundle-cancel").await?;
@@ -1333,6 +1390,7 @@ async fn a_bundle_export_shows_its_progress_lets_queries_through_and_cancels() {
             saved == json!(0),
             "{saved} files saved by a cancelled export"
         );
+        ensure!(delete_disabled(browser).await? == json!(false));
 
         // Run to its end, it holds every record.
         browser.click("export-bundle").await?;

@@ -1,12 +1,12 @@
 //! The bundles in the store: name, time range, records, size, integrity report (findings and
 //! time gaps), delete; and the space used against the browser's quota.
 
-use leptos::{prelude::*, task::spawn_local};
+use leptos::prelude::*;
 use trawl_protocol::{BundleSummary, Gap, WorkerError};
 
 use crate::{
     format,
-    session::Session,
+    session::{BundleExportState, Session},
     ui::{export::save_blob, store_card::storage_label},
 };
 
@@ -47,17 +47,26 @@ fn BundleItem(bundle: BundleSummary) -> impl IntoView {
     let (from, to) = (bundle.min_ts_nanos, bundle.max_ts_nanos);
     let findings = bundle.findings;
     let gaps = bundle.gaps;
-    let export_note = RwSignal::new(None::<String>);
+    let export = {
+        let name = name.clone();
+        Memo::new(move |_| {
+            session
+                .bundle_exports
+                .with(|exports| exports.get(&name).cloned())
+        })
+    };
+    let exporting = move || export.with(|e| e.as_ref().is_some_and(BundleExportState::running));
     view! {
         <li class="bundle" data-testid="bundle" data-name=bundle.name.clone()>
             <div class="bundle-head">
                 <strong>{bundle.name.clone()}</strong>
                 <span class="bundle-actions">
-                <ExportBundle name=name.clone() note=export_note />
+                <ExportBundle name=name.clone() export />
                 <button
                     class="delete"
                     data-testid="delete-bundle"
                     title="Remove this bundle's records from the store"
+                    disabled=exporting
                     on:click=move |_| {
                         let confirmed = web_sys::window()
                             .and_then(|w| w.confirm_with_message(&format!(
@@ -71,8 +80,11 @@ fn BundleItem(bundle: BundleSummary) -> impl IntoView {
                 >"Delete"</button>
                 </span>
             </div>
-            {move || export_note.get().map(|text| view! {
-                <div class="note" data-testid="export-bundle-note">{text}</div>
+            {move || export.with(|e| match e {
+                Some(BundleExportState::Ended(text)) => Some(view! {
+                    <div class="note" data-testid="export-bundle-note">{text.clone()}</div>
+                }),
+                _ => None,
             })}
             <div class="note">
                 {format::count(bundle.records)} " records · " {format::bytes(bundle.bytes as f64)}
@@ -102,51 +114,39 @@ fn BundleItem(bundle: BundleSummary) -> impl IntoView {
 
 /// Saves the bundle as a bundle archive: to open in the viewer on another site (whose
 /// storage is separate), or to unpack with `tar -xf` for `trawl`. While it runs the button
-/// shows how far it is, with Cancel beside it. What the last export saved, or why it failed,
-/// goes to `note`.
+/// shows how far it is, with Cancel beside it; `export` is the bundle's latest export.
 #[component]
-fn ExportBundle(name: String, note: RwSignal<Option<String>>) -> impl IntoView {
+fn ExportBundle(name: String, export: Memo<Option<BundleExportState>>) -> impl IntoView {
     let session = expect_context::<Session>();
-    let busy = RwSignal::new(false);
-    let progress = {
-        let name = name.clone();
-        Memo::new(move |_| {
-            session
-                .exports
-                .with(|list| list.iter().find(|e| e.bundle == name).cloned())
-        })
-    };
+    let running = move || export.with(|e| e.as_ref().is_some_and(BundleExportState::running));
     let on_click = move |_| {
-        busy.set(true);
-        note.set(None);
-        let name = name.clone();
-        spawn_local(async move {
-            let saved = match session.export_bundle(name).await {
-                Ok((archive, blob)) => match save_blob(&archive.file_name, &blob) {
-                    Ok(()) => format!(
-                        "saved {} ({}, {})",
-                        archive.file_name,
-                        format::counted(archive.records, "record"),
-                        format::bytes(archive.bytes as f64)
-                    ),
-                    Err(err) => format!("could not save the file: {err:?}"),
-                },
-                Err(WorkerError::Cancelled) => "export cancelled: nothing was saved".to_owned(),
-                Err(err) => format!("export failed: {err}"),
-            };
-            note.set(Some(saved));
-            busy.set(false);
+        session.export_bundle(name.clone(), |answer| match answer {
+            Ok((archive, blob)) => match save_blob(&archive.file_name, &blob) {
+                Ok(()) => format!(
+                    "saved {} ({}, {})",
+                    archive.file_name,
+                    format::counted(archive.records, "record"),
+                    format::bytes(archive.bytes as f64)
+                ),
+                Err(err) => format!("could not save the file: {err:?}"),
+            },
+            Err(WorkerError::Cancelled) => "export cancelled: nothing was saved".to_owned(),
+            Err(err) => format!("export failed: {err}"),
         });
     };
-    let label = move || match (busy.get(), progress.get()) {
-        (false, _) => "Export".to_owned(),
-        (true, Some(p)) if p.records_total > 0 => {
-            format!("Exporting… {}%", p.records * 100 / p.records_total)
-        }
-        (true, _) => "Exporting…".to_owned(),
+    let label = move || {
+        export.with(|e| match e {
+            Some(BundleExportState::Running(p)) if p.records_total > 0 => {
+                format!("Exporting… {}%", p.records * 100 / p.records_total)
+            }
+            Some(BundleExportState::Starting | BundleExportState::Running(_)) => {
+                "Exporting…".to_owned()
+            }
+            None | Some(BundleExportState::Ended(_)) => "Export".to_owned(),
+        })
     };
     let cancel = move |_| {
-        if let Some(p) = progress.get_untracked() {
+        if let Some(BundleExportState::Running(p)) = export.get_untracked() {
             session.cancel_export(p.export);
         }
     };
@@ -156,12 +156,12 @@ fn ExportBundle(name: String, note: RwSignal<Option<String>>) -> impl IntoView {
             data-testid="export-bundle"
             title="Save this bundle as one .tar file: drop it on trawl elsewhere (another site's \
                    storage is separate), or unpack it with tar -xf for the trawl command"
-            disabled=move || busy.get()
+            disabled=running
             on:click=on_click
         >
             {label}
         </button>
-        {move || (busy.get() && progress.with(Option::is_some)).then(|| view! {
+        {move || export.with(|e| matches!(e, Some(BundleExportState::Running(_)))).then(|| view! {
             <button
                 class="small"
                 data-testid="export-bundle-cancel"
