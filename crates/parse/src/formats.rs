@@ -323,6 +323,19 @@ fn scalar_text(v: &Value) -> Option<String> {
     }
 }
 
+/// A scalar's text as [`scalar_text`] gives it, taking a string's without copying it; `Err`
+/// gives back a value that is no scalar.
+fn into_text(v: Value) -> Result<String, Value> {
+    match v {
+        Value::String(s) => Ok(s),
+        Value::Object(ref o) => match o.get("stringValue").and_then(Value::as_str) {
+            Some(s) => Ok(s.to_owned()),
+            None => Err(v),
+        },
+        other => scalar_text(&other).ok_or(other),
+    }
+}
+
 fn time_value(v: &Value, ctx: &time::TimeContext) -> Option<i64> {
     match v {
         Value::String(s) => {
@@ -372,10 +385,11 @@ const ROLES: [(Role, &[&str]); 7] = [
 ];
 
 /// The role a key names, as (index into [`ROLES`], rank among that role's keys): one hash
-/// lookup per member instead of a scan of every role's list. Every key has one role (a test
-/// says so).
+/// lookup per member instead of a scan of every role's list (with FxHash: the keys are our
+/// own list, and SipHash's resistance to chosen keys would cost every member for nothing).
+/// Every key has one role (a test says so).
 fn role_of(key: &str) -> Option<(usize, usize)> {
-    static BY_KEY: std::sync::OnceLock<std::collections::HashMap<&str, (usize, usize)>> =
+    static BY_KEY: std::sync::OnceLock<rustc_hash::FxHashMap<&str, (usize, usize)>> =
         std::sync::OnceLock::new();
     BY_KEY
         .get_or_init(|| {
@@ -442,17 +456,17 @@ pub(crate) fn map_object(mut object: Map<String, Value>, ctx: &time::TimeContext
     let mut record = Record::default();
     if let Some(v) = take_role(&mut object, 0) {
         record.ts_nanos = time_value(&v, ctx);
-        record.ts_text = scalar_text(&v).or_else(|| Some(v.to_string()));
+        record.ts_text = Some(into_text(v).unwrap_or_else(|v| v.to_string()));
     }
     if let Some(v) = take_role(&mut object, 1) {
         record.level = level_value(&v);
-        record.level_text = scalar_text(&v);
+        record.level_text = into_text(v).ok();
     }
     if let Some(v) = take_role(&mut object, 2) {
-        record.message = crate::line::strip_ansi(&scalar_text(&v).unwrap_or_default());
+        record.message = crate::line::strip_ansi(into_text(v).unwrap_or_default());
     }
     let mut text =
-        |object: &mut Map<String, Value>, i| take_role(object, i).and_then(|v| scalar_text(&v));
+        |object: &mut Map<String, Value>, i| take_role(object, i).and_then(|v| into_text(v).ok());
     record.service = text(&mut object, 3);
     record.host = text(&mut object, 4);
     record.trace_id = text(&mut object, 5);
@@ -495,9 +509,11 @@ impl<'de> serde::Deserialize<'de> for Members<'de> {
 /// (use the general path) for anything else: keys with escapes, nested objects that may hold a
 /// mapped field, OpenTelemetry, not an object.
 fn flat_json(raw: &[u8], ctx: &time::TimeContext) -> Option<Record> {
-    let Members(members) = serde_json::from_slice(raw).ok()?;
-    let mut chosen: [Option<(usize, usize)>; 7] = Default::default();
-    let mut parsed: Vec<Option<Value>> = vec![None; members.len()];
+    // Checked once here, the text is not checked again member by member.
+    let text = std::str::from_utf8(raw).ok()?;
+    let Members(members) = serde_json::from_str(text).ok()?;
+    // Per role of ROLES: the rank of its key, the member, and its value.
+    let mut chosen: [Option<(usize, usize, Value)>; 7] = Default::default();
     for (at, (key, value)) in members.iter().enumerate() {
         let text = value.get();
         if *key == "resourceLogs" || (text.starts_with('{') && NESTED.contains(key)) {
@@ -506,55 +522,51 @@ fn flat_json(raw: &[u8], ctx: &time::TimeContext) -> Option<Record> {
         let Some((i, rank)) = role_of(key) else {
             continue;
         };
-        if chosen[i].is_some_and(|(r, _)| r <= rank) {
+        if chosen[i].as_ref().is_some_and(|(r, ..)| *r <= rank) {
             continue;
         }
-        let value = serde_json::from_str(text).ok();
-        if value.as_ref().is_some_and(|v| accepts(ROLES[i].0, v, ctx)) {
-            chosen[i] = Some((rank, at));
-            parsed[at] = value;
+        if let Some(value) = serde_json::from_str(text)
+            .ok()
+            .filter(|v| accepts(ROLES[i].0, v, ctx))
+        {
+            chosen[i] = Some((rank, at, value));
         }
     }
-    let mut taken = vec![false; members.len()];
-    let mut take = |i: usize| -> Option<Value> {
-        let (_, at) = chosen[i]?;
-        taken[at] = true;
-        parsed[at].take()
-    };
+    let mapped = |at: usize| chosen.iter().flatten().any(|(_, a, _)| *a == at);
+    let mut fields = String::new();
+    for (at, (key, value)) in members.iter().enumerate() {
+        if mapped(at) {
+            continue;
+        }
+        if fields.is_empty() {
+            fields.reserve(raw.len());
+            fields.push('{');
+        } else {
+            fields.push(',');
+        }
+        fields.push('"');
+        fields.push_str(key);
+        fields.push_str("\":");
+        fields.push_str(value.get());
+    }
+    let mut take = |i: usize| chosen[i].take().map(|(_, _, v)| v);
     let mut record = Record::default();
     if let Some(v) = take(0) {
         record.ts_nanos = time_value(&v, ctx);
-        record.ts_text = scalar_text(&v).or_else(|| Some(v.to_string()));
+        record.ts_text = Some(into_text(v).unwrap_or_else(|v| v.to_string()));
     }
     if let Some(v) = take(1) {
         record.level = level_value(&v);
-        record.level_text = scalar_text(&v);
+        record.level_text = into_text(v).ok();
     }
     if let Some(v) = take(2) {
-        record.message = crate::line::strip_ansi(&scalar_text(&v).unwrap_or_default());
+        record.message = crate::line::strip_ansi(into_text(v).unwrap_or_default());
     }
-    record.service = take(3).and_then(|v| scalar_text(&v));
-    record.host = take(4).and_then(|v| scalar_text(&v));
-    record.trace_id = take(5).and_then(|v| scalar_text(&v));
-    record.span_id = take(6).and_then(|v| scalar_text(&v));
-    let rest: Vec<_> = members
-        .iter()
-        .zip(&taken)
-        .filter(|(_, t)| !**t)
-        .map(|(m, _)| m)
-        .collect();
-    if !rest.is_empty() {
-        let mut fields = String::with_capacity(raw.len());
-        fields.push('{');
-        for (i, (key, value)) in rest.iter().enumerate() {
-            if i > 0 {
-                fields.push(',');
-            }
-            fields.push('"');
-            fields.push_str(key);
-            fields.push_str("\":");
-            fields.push_str(value.get());
-        }
+    record.service = take(3).and_then(|v| into_text(v).ok());
+    record.host = take(4).and_then(|v| into_text(v).ok());
+    record.trace_id = take(5).and_then(|v| into_text(v).ok());
+    record.span_id = take(6).and_then(|v| into_text(v).ok());
+    if !fields.is_empty() {
         fields.push('}');
         record.fields = Some(fields);
     }
@@ -1006,7 +1018,7 @@ fn journald(p: &mut Parser, raw: &[u8], line_no: u64) -> Result<Record, String> 
             .and_then(level::from_syslog),
         level_text: priority,
         message: crate::line::strip_ansi(
-            &text(&mut o, "MESSAGE").ok_or("journald entry without MESSAGE")?,
+            text(&mut o, "MESSAGE").ok_or("journald entry without MESSAGE")?,
         ),
         service,
         host: text(&mut o, "_HOSTNAME"),

@@ -2,15 +2,14 @@
 
 /// The line as text: invalid UTF-8 becomes U+FFFD, ANSI escape sequences are removed.
 pub fn clean_message(raw: &[u8]) -> String {
-    let text = String::from_utf8_lossy(raw);
-    strip_ansi(&text)
+    strip_ansi(String::from_utf8_lossy(raw).into_owned())
 }
 
 /// Removes ANSI escape sequences (CSI `ESC [ … final`, OSC `ESC ] … BEL/ST`, and two-byte
-/// escapes).
-pub fn strip_ansi(text: &str) -> String {
-    if !text.contains('\u{1b}') {
-        return text.to_owned();
+/// escapes); text without any is given back as it is.
+pub fn strip_ansi(text: String) -> String {
+    if memchr::memchr(0x1b, text.as_bytes()).is_none() {
+        return text;
     }
     let mut out = String::with_capacity(text.len());
     let mut chars = text.chars().peekable();
@@ -55,7 +54,7 @@ mod tests {
             clean_message(b"\x1b[31mERROR\x1b[0m disk \xff full"),
             "ERROR disk \u{fffd} full"
         );
-        assert_eq!(strip_ansi("\u{1b}]0;title\u{7}text"), "text");
-        assert_eq!(strip_ansi("plain"), "plain");
+        assert_eq!(strip_ansi("\u{1b}]0;title\u{7}text".into()), "text");
+        assert_eq!(strip_ansi("plain".into()), "plain");
     }
 }
