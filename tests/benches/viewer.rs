@@ -4,6 +4,8 @@
 //! - time from opening the link to the first results shown, and to the import's end;
 //! - import records/s in the browser against `trawl query` importing the same bundle natively;
 //! - the library's bundle export, records/s against that import, and its frame times;
+//! - the same bundle's segment files dropped on the started viewer at another origin (empty
+//!   storage): time from the drop to the first results and to the import's end, frame times;
 //! - search round trips through the worker (request to first page shown), p50/p95;
 //! - frame times (requestAnimationFrame deltas) while the app starts, during the import (from
 //!   the app asking the worker for it to its end; each frame over 20 ms with when it came) and
@@ -96,7 +98,8 @@ async fn main() -> Result<()> {
         }
         _ => Browser::launch(Profile::fresh()).await?,
     };
-    let outcome = measure(&browser, &server, records, native_rate).await;
+    let segments = segment_names(&bundle)?;
+    let outcome = measure(&browser, &server, &segments, records, native_rate).await;
     if outcome.is_err() {
         eprintln!(
             "artifacts: {}",
@@ -121,6 +124,7 @@ async fn main() -> Result<()> {
 async fn measure(
     browser: &Browser,
     server: &Server,
+    segments: &[String],
     records: u64,
     native_rate: f64,
 ) -> Result<Value> {
@@ -319,6 +323,8 @@ async fn measure(
     );
     print_frames("frames during the export", &export_frames);
 
+    let dropped = measure_drop(browser, server, segments, records).await?;
+
     Ok(json!({
         "first_results_ms": first_results_ms,
         "import_s": imported_ms / 1000.0,
@@ -336,7 +342,117 @@ async fn measure(
         "export_records_per_s": export_rate,
         "export_vs_import": export_rate / browser_rate,
         "export_frames": frame_summary(&export_frames),
+        "drop": dropped,
     }))
+}
+
+/// The bundle's segment files dropped on the viewer, started and idle, at another origin (so
+/// its storage is empty): from the drop to the first results and to the import's end, and the
+/// frames meanwhile. The files are fetched into memory first, so reading them costs what
+/// reading a dropped file from a warm disk does.
+async fn measure_drop(
+    browser: &Browser,
+    server: &Server,
+    segments: &[String],
+    records: u64,
+) -> Result<Value> {
+    let other_origin = server.url().replace("127.0.0.1", "localhost");
+    browser.goto(&other_origin).await?;
+    browser
+        .wait_text("worker-state", "ready", |t| t == "ready")
+        .await?;
+    let files = browser
+        .script_async(
+            "const [names, done] = arguments;
+             Promise.all(names.map(name => fetch('bundles/bench/' + name)
+                 .then(r => r.blob()).then(blob => new File([blob], name))))
+               .then(files => { window.__dropped = files; done(files.length); },
+                     err => done(String(err)));",
+            vec![json!(segments)],
+        )
+        .await?;
+    ensure!(
+        files == json!(segments.len()),
+        "fetching the segments: {files}"
+    );
+    start_frame_recorder(browser).await?;
+    browser
+        .script(
+            "const transfer = new DataTransfer();
+             for (const file of window.__dropped) transfer.items.add(file);
+             performance.mark('trawl:drop');
+             document.body.dispatchEvent(
+                 new DragEvent('dragover', { dataTransfer: transfer, bubbles: true }));
+             document.body.dispatchEvent(
+                 new DragEvent('drop', { dataTransfer: transfer, bubbles: true }));",
+            vec![],
+        )
+        .await?;
+    let deadline = Instant::now() + Duration::from_secs(3600);
+    let (dropped, first, imported) = loop {
+        let marks = marks(browser).await?;
+        let imported = marks
+            .iter()
+            .find(|(name, _)| name.starts_with("trawl:imported:"))
+            .map(|(_, at)| *at);
+        if let Some(imported) = imported {
+            break (
+                marks.get("trawl:drop").copied().context("no drop mark")?,
+                marks
+                    .get("trawl:first-results")
+                    .copied()
+                    .context("no first results mark after the drop")?,
+                imported,
+            );
+        }
+        ensure!(
+            Instant::now() < deadline,
+            "the dropped bundle's import did not end within an hour"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    let frames: Vec<Frame> = stop_frame_recorder(browser)
+        .await?
+        .into_iter()
+        .filter(|f| f.end > dropped)
+        .collect();
+    let total = browser.text("total").await?.unwrap_or_default();
+    ensure!(
+        total == format!("{} records", thousands(records)),
+        "the viewer shows {total:?} after the dropped bundle's import"
+    );
+    let (first_ms, imported_s) = (first - dropped, (imported - dropped) / 1000.0);
+    println!(
+        "dropped on the started viewer: first results {first_ms:.0} ms after the drop; import \
+         ended at {imported_s:.2} s ({:.0} records/s)",
+        records as f64 / imported_s
+    );
+    let frame_ms: Vec<f64> = frames.iter().map(|f| f.ms).collect();
+    print_frames("frames during the dropped bundle's import", &frame_ms);
+    for frame in frames.iter().filter(|f| f.ms > MISSED_FRAME_MS) {
+        println!(
+            "  a {:.0} ms frame ended {:.0} ms after the drop ({:+.0} ms from first results)",
+            frame.ms,
+            frame.end - dropped,
+            frame.end - first
+        );
+    }
+    Ok(json!({
+        "first_results_ms": first_ms,
+        "import_s": imported_s,
+        "import_records_per_s": records as f64 / imported_s,
+        "frames": frame_summary(&frame_ms),
+    }))
+}
+
+/// The names of the bundle's segment files.
+fn segment_names(bundle: &Path) -> Result<Vec<String>> {
+    let mut names: Vec<String> = std::fs::read_dir(bundle)?
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|name| name.ends_with(".seg"))
+        .collect();
+    names.sort();
+    Ok(names)
 }
 
 /// Writes `records` JSON lines like a service's structured log; returns the bytes written.
