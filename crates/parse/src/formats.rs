@@ -270,9 +270,10 @@ const SPAN_KEYS: &[&str] = &[
 ];
 
 /// Takes the value at `path` (literal key first, then nested), removing it (and objects it
-/// leaves empty) from `object`.
+/// leaves empty) from `object`. Removals shift (serde_json's `remove` swaps the last member
+/// into the gap), so the members left keep the order the log wrote them in.
 fn take(object: &mut Map<String, Value>, path: &str) -> Option<Value> {
-    if let Some(v) = object.remove(path) {
+    if let Some(v) = object.shift_remove(path) {
         return Some(v);
     }
     let (head, rest) = path.split_once('.')?;
@@ -281,7 +282,7 @@ fn take(object: &mut Map<String, Value>, path: &str) -> Option<Value> {
     };
     let v = take(inner, rest)?;
     if inner.is_empty() {
-        object.remove(head);
+        object.shift_remove(head);
     }
     Some(v)
 }
@@ -450,7 +451,9 @@ pub(crate) fn map_object(mut object: Map<String, Value>, ctx: &time::TimeContext
             let (role, keys) = ROLES[i];
             take_first(object, keys, |v| accepts(role, v, ctx))
         } else {
-            chosen[i].take().and_then(|(_, key)| object.remove(&key))
+            chosen[i]
+                .take()
+                .and_then(|(_, key)| object.shift_remove(&key))
         }
     };
     let mut record = Record::default();
@@ -620,9 +623,11 @@ fn otel(mut object: Map<String, Value>, ctx: &time::TimeContext) -> Result<Vec<R
                 }
                 let mut resource = resource.clone();
                 let service = resource
-                    .remove("service.name")
-                    .and_then(|v| scalar_text(&v));
-                let host = resource.remove("host.name").and_then(|v| scalar_text(&v));
+                    .shift_remove("service.name")
+                    .and_then(|v| into_text(v).ok());
+                let host = resource
+                    .shift_remove("host.name")
+                    .and_then(|v| into_text(v).ok());
                 for (k, v) in resource {
                     fields.insert(format!("resource.{k}"), v);
                 }
@@ -988,7 +993,7 @@ fn journald(p: &mut Parser, raw: &[u8], line_no: u64) -> Result<Record, String> 
     let Value::Object(mut o) = value else {
         return Err("a JSON value that is not an object".into());
     };
-    let text = |o: &mut Map<String, Value>, key: &str| match o.remove(key) {
+    let text = |o: &mut Map<String, Value>, key: &str| match o.shift_remove(key) {
         Some(Value::String(s)) => Some(s),
         // journalctl writes non-UTF-8 or binary fields as arrays of bytes.
         Some(Value::Array(bytes)) => {

@@ -202,6 +202,30 @@ fn logfmt_with_quotes_and_escapes() {
 }
 
 #[test]
+fn unmapped_fields_keep_the_order_the_log_wrote_them_in() {
+    let expected = r#"{"a":"1","b":"2","c":"3","d":"4"}"#;
+    let (logfmt, _) = parse(
+        Format::Logfmt,
+        b"a=1 level=info b=2 msg=hi c=3 service=api d=4",
+    );
+    assert_eq!(logfmt[0].fields.as_deref(), Some(expected));
+    // The general JSON path (a nested object that may hold a mapped field) keeps it too.
+    let (json, _) = parse(
+        Format::Json,
+        br#"{"a":1,"level":"info","b":2,"log":{"logger":"x"},"msg":"hi","c":3}"#,
+    );
+    assert_eq!(
+        json[0].fields.as_deref(),
+        Some(r#"{"a":1,"b":2,"log":{"logger":"x"},"c":3}"#)
+    );
+    let (journald, _) = parse(
+        Format::Journald,
+        br#"{"a":"1","MESSAGE":"hi","b":"2","_HOSTNAME":"h","c":"3","PRIORITY":"6","d":"4"}"#,
+    );
+    assert_eq!(journald[0].fields.as_deref(), Some(expected));
+}
+
+#[test]
 fn cri_partial_lines_are_reassembled_on_the_real_sample() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../../shared/samples/synthetic/cri_containerd_text.log");
