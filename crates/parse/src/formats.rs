@@ -1,5 +1,7 @@
 //! The parsers, one function per format, sharing the mapping of structured fields.
 
+use std::fmt::Write as _;
+
 use serde_json::{Map, Value};
 use trawl_bundle::{Level, Record};
 
@@ -446,36 +448,89 @@ pub(crate) fn map_object(mut object: Map<String, Value>, ctx: &time::TimeContext
             }
         }
     }
-    let mut take_role = |object: &mut Map<String, Value>, i: usize| -> Option<Value> {
-        if nested {
-            let (role, keys) = ROLES[i];
-            take_first(object, keys, |v| accepts(role, v, ctx))
-        } else {
-            chosen[i]
-                .take()
-                .and_then(|(_, key)| object.shift_remove(&key))
-        }
-    };
+    let mut record = mapped_record(
+        |i| {
+            if nested {
+                let (role, keys) = ROLES[i];
+                take_first(&mut object, keys, |v| accepts(role, v, ctx))
+            } else {
+                chosen[i]
+                    .take()
+                    .and_then(|(_, key)| object.shift_remove(&key))
+            }
+        },
+        ctx,
+    );
+    if !object.is_empty() {
+        record.fields = Some(Value::Object(object).to_string());
+    }
+    record
+}
+
+/// A record with the fields of each role of [`ROLES`] filled from the value `take(i)` gives
+/// for role `i` (called once per role, in order).
+fn mapped_record(mut take: impl FnMut(usize) -> Option<Value>, ctx: &time::TimeContext) -> Record {
     let mut record = Record::default();
-    if let Some(v) = take_role(&mut object, 0) {
+    if let Some(v) = take(0) {
         record.ts_nanos = time_value(&v, ctx);
         record.ts_text = Some(into_text(v).unwrap_or_else(|v| v.to_string()));
     }
-    if let Some(v) = take_role(&mut object, 1) {
+    if let Some(v) = take(1) {
         record.level = level_value(&v);
         record.level_text = into_text(v).ok();
     }
-    if let Some(v) = take_role(&mut object, 2) {
+    if let Some(v) = take(2) {
         record.message = crate::line::strip_ansi(into_text(v).unwrap_or_default());
     }
-    let mut text =
-        |object: &mut Map<String, Value>, i| take_role(object, i).and_then(|v| into_text(v).ok());
-    record.service = text(&mut object, 3);
-    record.host = text(&mut object, 4);
-    record.trace_id = text(&mut object, 5);
-    record.span_id = text(&mut object, 6);
-    if !object.is_empty() {
-        record.fields = Some(Value::Object(object).to_string());
+    let mut text = |i| take(i).and_then(|v| into_text(v).ok());
+    record.service = text(3);
+    record.host = text(4);
+    record.trace_id = text(5);
+    record.span_id = text(6);
+    record
+}
+
+/// A record from key=value pairs, the flat counterpart of [`map_object`] for logfmt: the same
+/// record and fields, without a JSON map built and taken apart. A key given twice keeps its
+/// first place and its last value, as a map would.
+fn pairs_record(pairs: Vec<(String, String)>, ctx: &time::TimeContext) -> Record {
+    let mut members: Vec<(String, Value)> = Vec::with_capacity(pairs.len());
+    for (key, value) in pairs {
+        match members.iter_mut().find(|(k, _)| *k == key) {
+            Some(member) => member.1 = Value::String(value),
+            None => members.push((key, Value::String(value))),
+        }
+    }
+    // Per role of ROLES: the rank of its key and the member.
+    let mut chosen: [Option<(usize, usize)>; 7] = Default::default();
+    for (at, (key, value)) in members.iter().enumerate() {
+        if let Some((i, rank)) = role_of(key) {
+            if chosen[i].is_none_or(|(r, _)| rank < r) && accepts(ROLES[i].0, value, ctx) {
+                chosen[i] = Some((rank, at));
+            }
+        }
+    }
+    let mapped = |at: usize| chosen.iter().flatten().any(|(_, a)| *a == at);
+    let mut fields = String::new();
+    for (at, (key, value)) in members.iter().enumerate() {
+        if mapped(at) {
+            continue;
+        }
+        fields.push(if fields.is_empty() { '{' } else { ',' });
+        // logfmt_pairs admits keys of letters, digits and `_.-@/` only: none needs escaping.
+        fields.push('"');
+        fields.push_str(key);
+        fields.push_str("\":");
+        // Writing into a String cannot fail.
+        let _ = write!(fields, "{value}");
+    }
+    let mut record = mapped_record(
+        |i| chosen[i].map(|(_, at)| std::mem::take(&mut members[at].1)),
+        ctx,
+    );
+    if !fields.is_empty() {
+        fields.push('}');
+        record.fields = Some(fields);
     }
     record
 }
@@ -552,23 +607,7 @@ fn flat_json(raw: &[u8], ctx: &time::TimeContext) -> Option<Record> {
         fields.push_str("\":");
         fields.push_str(value.get());
     }
-    let mut take = |i: usize| chosen[i].take().map(|(_, _, v)| v);
-    let mut record = Record::default();
-    if let Some(v) = take(0) {
-        record.ts_nanos = time_value(&v, ctx);
-        record.ts_text = Some(into_text(v).unwrap_or_else(|v| v.to_string()));
-    }
-    if let Some(v) = take(1) {
-        record.level = level_value(&v);
-        record.level_text = into_text(v).ok();
-    }
-    if let Some(v) = take(2) {
-        record.message = crate::line::strip_ansi(into_text(v).unwrap_or_default());
-    }
-    record.service = take(3).and_then(|v| into_text(v).ok());
-    record.host = take(4).and_then(|v| into_text(v).ok());
-    record.trace_id = take(5).and_then(|v| into_text(v).ok());
-    record.span_id = take(6).and_then(|v| into_text(v).ok());
+    let mut record = mapped_record(|i| chosen[i].take().map(|(_, _, v)| v), ctx);
     if !fields.is_empty() {
         fields.push('}');
         record.fields = Some(fields);
@@ -751,11 +790,7 @@ fn logfmt(p: &mut Parser, raw: &[u8], line_no: u64) -> Result<Record, String> {
     if pairs.iter().filter(|(_, v)| !v.is_empty()).count() < 2 {
         return Err("fewer than two key=value pairs".into());
     }
-    let object: Map<String, Value> = pairs
-        .into_iter()
-        .map(|(k, v)| (k, Value::String(v)))
-        .collect();
-    let mut record = map_object(object, &p.options.time);
+    let mut record = pairs_record(pairs, &p.options.time);
     record.raw = Some(raw.to_vec());
     record.line = Some(line_no);
     Ok(record)
@@ -807,13 +842,7 @@ fn content_record(content: &[u8], ctx: &time::TimeContext) -> Record {
             && p.iter()
                 .any(|(k, _)| k == "msg" || k == "level" || k == "lvl")
     }) {
-        map_object(
-            pairs
-                .into_iter()
-                .map(|(k, v)| (k, Value::String(v)))
-                .collect(),
-            ctx,
-        )
+        pairs_record(pairs, ctx)
     } else {
         Record::message(text)
     }
