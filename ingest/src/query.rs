@@ -5,12 +5,12 @@
 //! the same results. The cache is reused while the bundle's segment files are unchanged; when
 //! they only grew (a live bundle), just the new records are imported; anything else rebuilds it.
 
-use std::io::{IsTerminal, Write};
+use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _, Result};
 use clap::Args;
-use trawl_bundle::{fs::StdFs, segment_files, Level};
+use trawl_bundle::{format::HEADER_LEN, fs::StdFs, segment_files, Level, SegmentHeader};
 use trawl_store::export::{json_line, rfc3339};
 use trawl_store::{Flow, ImportOptions, Order, Query, Row, Store};
 
@@ -116,17 +116,32 @@ fn default_cache(dir: &Path) -> PathBuf {
     dir.with_file_name(name)
 }
 
-/// What the cache knows of the bundle's files: `(name, length)` of every segment.
-fn fingerprint(dir: &Path) -> Result<Vec<(String, u64)>> {
+/// What the cache knows of one segment file: its name, its header's salt (random per
+/// segment, so a bundle made anew under the same path and file names is told apart; 0 when the
+/// header cannot be read, which the import then reports) and its length.
+type SegmentPrint = (String, u64, u64);
+
+/// What the cache knows of the bundle's files: every segment's [`SegmentPrint`].
+fn fingerprint(dir: &Path) -> Result<Vec<SegmentPrint>> {
     let names = segment_files(&StdFs, dir)
         .with_context(|| format!("{}: cannot list the bundle", dir.display()))?;
     names
         .into_iter()
         .map(|name| {
-            let len = std::fs::metadata(dir.join(&name))
-                .with_context(|| format!("{}", dir.join(&name).display()))?
+            let path = dir.join(&name);
+            let mut file =
+                std::fs::File::open(&path).with_context(|| format!("{}", path.display()))?;
+            let len = file
+                .metadata()
+                .with_context(|| format!("{}", path.display()))?
                 .len();
-            Ok((name, len))
+            let mut header = [0; HEADER_LEN];
+            let salt = file
+                .read_exact(&mut header)
+                .ok()
+                .and_then(|()| SegmentHeader::decode(&header).ok())
+                .map_or(0, |h| h.salt);
+            Ok((name, salt, len))
         })
         .collect()
 }
@@ -155,16 +170,21 @@ fn open_indexed(dir: &Path, cache: &Path) -> Result<Store> {
             return Err(err).with_context(|| format!("{}: cannot open the cache", cache.display()))
         }
     };
-    let before: Vec<(String, u64)> = store
+    // No fingerprint (a new cache, or one an older trawl wrote): built anew.
+    let before: Option<Vec<SegmentPrint>> = store
         .setting(FINGERPRINT_KEY)?
-        .and_then(|s| serde_json::from_str(&s).ok())
-        .unwrap_or_default();
-    if before == now {
+        .and_then(|s| serde_json::from_str(&s).ok());
+    if before.as_ref() == Some(&now) {
         return Ok(store);
     }
-    let grew_only = before
-        .iter()
-        .all(|(name, len)| now.iter().any(|(n, l)| n == name && l >= len));
+    // Segments that only grew are imported on top (the import is idempotent per segment);
+    // anything else (a segment gone, shrunk, or made anew) means records the cache must drop.
+    let grew_only = before.is_some_and(|before| {
+        before.iter().all(|(name, salt, len)| {
+            now.iter()
+                .any(|(n, s, l)| n == name && s == salt && l >= len)
+        })
+    });
     if !grew_only {
         drop(store);
         std::fs::remove_file(cache)
@@ -175,14 +195,14 @@ fn open_indexed(dir: &Path, cache: &Path) -> Result<Store> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let total: u64 = now.iter().map(|(_, len)| len).sum();
+    let total: u64 = now.iter().map(|(_, _, len)| len).sum();
     let bar = (std::io::stderr().is_terminal() && total > 8 << 20).then(|| {
         let bar = indicatif::ProgressBar::new(total);
         bar.set_message("indexing");
         bar
     });
     let mut done = 0;
-    for (name, len) in &now {
+    for (name, _, len) in &now {
         let path = dir.join(name);
         let file = std::fs::File::open(&path).with_context(|| format!("{}", path.display()))?;
         let report = store

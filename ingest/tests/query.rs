@@ -157,3 +157,25 @@ fn a_grown_bundle_is_reindexed_and_a_bad_query_is_a_usage_error() {
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("not a bundle directory"));
 }
+
+#[test]
+fn a_bundle_made_anew_at_the_same_path_is_not_mixed_with_the_old_ones_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("b");
+    let b = bundle.to_str().unwrap();
+    ingest(&bundle, &sample("OpenSSH_2k.log"));
+    let count = stdout(&trawl(&["query", b, "", "--count"]));
+    assert_eq!(count.trim(), "2000");
+    // The same path and segment file names, other records (a file at least as long, so
+    // names and lengths alone would pass it off as the old bundle grown).
+    std::fs::remove_dir_all(&bundle).unwrap();
+    ingest(&bundle, &sample("Hadoop_2k.log"));
+    let count = stdout(&trawl(&["query", b, "", "--count"]));
+    assert_eq!(
+        count.trim(),
+        "2000",
+        "records of the deleted bundle still counted"
+    );
+    let ssh = stdout(&trawl(&["query", b, "sshd", "--count"]));
+    assert_eq!(ssh.trim(), "0");
+}
