@@ -1,11 +1,12 @@
 //! The parsers, one function per format, sharing the mapping of structured fields.
 
-use std::fmt::Write as _;
-
 use serde_json::{Map, Value};
 use trawl_bundle::{Level, Record};
 
-use crate::{level, line::clean_message, raw_record, time, Format, Parser, MAX_RECORD_BYTES};
+use crate::{
+    fields_text::FieldsText, level, line::clean_message, raw_record, time, Format, Parser,
+    MAX_RECORD_BYTES,
+};
 
 /// A record that may still grow.
 #[derive(Debug)]
@@ -511,27 +512,18 @@ fn pairs_record(pairs: Vec<(String, String)>, ctx: &time::TimeContext) -> Record
         }
     }
     let mapped = |at: usize| chosen.iter().flatten().any(|(_, a)| *a == at);
-    let mut fields = String::new();
+    // logfmt_pairs admits keys of letters, digits and `_.-@/` only: none needs escaping.
+    let mut fields = FieldsText::default();
     for (at, (key, value)) in members.iter().enumerate() {
-        if mapped(at) {
-            continue;
+        if !mapped(at) {
+            fields.add(key, value);
         }
-        fields.push(if fields.is_empty() { '{' } else { ',' });
-        // logfmt_pairs admits keys of letters, digits and `_.-@/` only: none needs escaping.
-        fields.push('"');
-        fields.push_str(key);
-        fields.push_str("\":");
-        // Writing into a String cannot fail.
-        let _ = write!(fields, "{value}");
     }
     let mut record = mapped_record(
         |i| chosen[i].map(|(_, at)| std::mem::take(&mut members[at].1)),
         ctx,
     );
-    if !fields.is_empty() {
-        fields.push('}');
-        record.fields = Some(fields);
-    }
+    record.fields = fields.finish();
     record
 }
 
@@ -591,27 +583,15 @@ fn flat_json(raw: &[u8], ctx: &time::TimeContext) -> Option<Record> {
         }
     }
     let mapped = |at: usize| chosen.iter().flatten().any(|(_, a, _)| *a == at);
-    let mut fields = String::new();
+    // Keys borrowed from the line had no escapes, so they are written as they are.
+    let mut fields = FieldsText::with_capacity(raw.len());
     for (at, (key, value)) in members.iter().enumerate() {
-        if mapped(at) {
-            continue;
+        if !mapped(at) {
+            fields.add_json(key, value.get());
         }
-        if fields.is_empty() {
-            fields.reserve(raw.len());
-            fields.push('{');
-        } else {
-            fields.push(',');
-        }
-        fields.push('"');
-        fields.push_str(key);
-        fields.push_str("\":");
-        fields.push_str(value.get());
     }
     let mut record = mapped_record(|i| chosen[i].take().map(|(_, _, v)| v), ctx);
-    if !fields.is_empty() {
-        fields.push('}');
-        record.fields = Some(fields);
-    }
+    record.fields = fields.finish();
     Some(record)
 }
 
@@ -1101,34 +1081,31 @@ pub(crate) fn access_record(text: &str, ctx: &time::TimeContext) -> Option<Recor
     let (status, rest) = token(rest)?;
     let status_code: u16 = status.parse().ok()?;
     let (bytes, rest) = token(rest)?;
-    let mut fields = Map::new();
-    fields.insert("remote_addr".into(), remote.into());
+    let mut fields = FieldsText::with_capacity(text.len() + 100);
+    fields.add("remote_addr", remote);
     if user != "-" {
-        fields.insert("user".into(), user.into());
+        fields.add("user", user);
     }
     let mut parts = request.splitn(3, ' ');
     if let (Some(method), Some(path)) = (parts.next(), parts.next()) {
-        fields.insert("method".into(), method.into());
-        fields.insert("path".into(), path.into());
+        fields.add("method", method);
+        fields.add("path", path);
         if let Some(proto) = parts.next() {
-            fields.insert("protocol".into(), proto.into());
+            fields.add("protocol", proto);
         }
     }
-    fields.insert("status".into(), status_code.into());
-    fields.insert(
-        "bytes".into(),
-        bytes.parse::<u64>().map(Value::from).unwrap_or(Value::Null),
-    );
+    fields.add("status", status_code);
+    fields.add("bytes", bytes.parse::<u64>().ok());
     let rest = rest.trim_start_matches(' ');
     if let Some((referer, rest)) = quoted(rest) {
         if referer != "-" {
-            fields.insert("referer".into(), referer.into());
+            fields.add("referer", referer);
         }
         if let Some((agent, rest)) = quoted(rest.trim_start_matches(' ')) {
-            fields.insert("user_agent".into(), agent.into());
+            fields.add("user_agent", agent);
             let extra = rest.trim();
             if !extra.is_empty() {
-                fields.insert("extra".into(), extra.into());
+                fields.add("extra", extra);
             }
         }
     }
@@ -1143,7 +1120,7 @@ pub(crate) fn access_record(text: &str, ctx: &time::TimeContext) -> Option<Recor
         level: Some(level),
         level_text: Some(status.to_owned()),
         message: format!("{request} {status}"),
-        fields: Some(Value::Object(fields).to_string()),
+        fields: fields.finish(),
         ..Record::default()
     })
 }
@@ -1173,7 +1150,7 @@ pub(crate) fn syslog_record(text: &str, ctx: &time::TimeContext) -> Option<Recor
         level_text = Some((pri % 8).to_string());
         rest = &after[close + 1..];
     }
-    let mut fields = Map::new();
+    let mut fields = FieldsText::default();
     if let Some(after) = rest.strip_prefix("1 ") {
         // RFC 5424: TIMESTAMP HOSTNAME APP-NAME PROCID MSGID STRUCTURED-DATA MSG
         let (ts_text, r) = token(after)?;
@@ -1214,11 +1191,11 @@ pub(crate) fn syslog_record(text: &str, ctx: &time::TimeContext) -> Option<Recor
         };
         for (k, v) in [("procid", procid), ("msgid", msgid)] {
             if v != "-" {
-                fields.insert(k.into(), v.into());
+                fields.add(k, v);
             }
         }
         if let Some(sd) = sd {
-            fields.insert("structured_data".into(), sd.into());
+            fields.add("structured_data", sd);
         }
         return Some(Record {
             ts_nanos: ts,
@@ -1231,7 +1208,7 @@ pub(crate) fn syslog_record(text: &str, ctx: &time::TimeContext) -> Option<Recor
                 .to_owned(),
             service: (app != "-").then(|| app.to_owned()),
             host: (host != "-").then(|| host.to_owned()),
-            fields: (!fields.is_empty()).then(|| Value::Object(fields).to_string()),
+            fields: fields.finish(),
             ..Record::default()
         });
     }
@@ -1249,7 +1226,7 @@ pub(crate) fn syslog_record(text: &str, ctx: &time::TimeContext) -> Option<Recor
         None => (tag, None),
     };
     if let Some(pid) = pid {
-        fields.insert("pid".into(), pid.into());
+        fields.add("pid", pid);
     }
     Some(Record {
         ts_nanos: Some(ts),
@@ -1259,7 +1236,7 @@ pub(crate) fn syslog_record(text: &str, ctx: &time::TimeContext) -> Option<Recor
         message: msg.to_owned(),
         service: (!service.is_empty()).then(|| service.to_owned()),
         host: Some(host.to_owned()),
-        fields: (!fields.is_empty()).then(|| Value::Object(fields).to_string()),
+        fields: fields.finish(),
         ..Record::default()
     })
 }

@@ -6,6 +6,7 @@
 //! reason — never dropped. Multi-line records (stack traces, continuation lines) are attached
 //! to the record they follow.
 
+mod fields_text;
 mod formats;
 pub mod level;
 mod line;
