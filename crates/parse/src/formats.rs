@@ -491,10 +491,21 @@ fn mapped_record(mut take: impl FnMut(usize) -> Option<Value>, ctx: &time::TimeC
     record
 }
 
+/// Pairs of a logfmt line that [`pairs_record`] maps itself at most: its search for a
+/// repeated key is quadratic, so a longer line goes through a map.
+const FLAT_PAIRS: usize = 64;
+
 /// A record from key=value pairs, the flat counterpart of [`map_object`] for logfmt: the same
 /// record and fields, without a JSON map built and taken apart. A key given twice keeps its
 /// first place and its last value, as a map would.
 fn pairs_record(pairs: Vec<(String, String)>, ctx: &time::TimeContext) -> Record {
+    if pairs.len() > FLAT_PAIRS {
+        let object = pairs
+            .into_iter()
+            .map(|(k, v)| (k, Value::String(v)))
+            .collect();
+        return map_object(object, ctx);
+    }
     let mut members: Vec<(String, Value)> = Vec::with_capacity(pairs.len());
     for (key, value) in pairs {
         match members.iter_mut().find(|(k, _)| *k == key) {

@@ -218,6 +218,22 @@ fn unmapped_fields_keep_the_order_the_log_wrote_them_in() {
         json[0].fields.as_deref(),
         Some(r#"{"a":1,"b":2,"log":{"logger":"x"},"c":3}"#)
     );
+    // A line of many pairs (mapped through a map, not pair by pair) gives the same fields.
+    let many: String = (0..200).map(|i| format!("k{i}={i} ")).collect();
+    let line = format!("a=1 level=info {many}b=2 msg=hi a=3");
+    let (long, _) = parse(Format::Logfmt, line.as_bytes());
+    let fields = fields(&long[0]);
+    let keys: Vec<&str> = fields
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        (keys.len(), keys[0], keys[1], keys[201]),
+        (202, "a", "k0", "b")
+    );
+    assert_eq!(fields["a"], "3", "a repeated key keeps its last value");
     let (journald, _) = parse(
         Format::Journald,
         br#"{"a":"1","MESSAGE":"hi","b":"2","_HOSTNAME":"h","c":"3","PRIORITY":"6","d":"4"}"#,
