@@ -55,13 +55,14 @@ fn BundleItem(bundle: BundleSummary) -> impl IntoView {
                 .with(|exports| exports.get(&name).cloned())
         })
     };
-    let exporting = move || export.with(|e| e.as_ref().is_some_and(BundleExportState::running));
+    let exporting =
+        Memo::new(move |_| export.with(|e| e.as_ref().is_some_and(BundleExportState::running)));
     view! {
         <li class="bundle" data-testid="bundle" data-name=bundle.name.clone()>
             <div class="bundle-head">
                 <strong>{bundle.name.clone()}</strong>
                 <span class="bundle-actions">
-                <ExportBundle name=name.clone() export />
+                <ExportBundle name=name.clone() export exporting />
                 <button
                     class="delete"
                     data-testid="delete-bundle"
@@ -114,11 +115,15 @@ fn BundleItem(bundle: BundleSummary) -> impl IntoView {
 
 /// Saves the bundle as a bundle archive: to open in the viewer on another site (whose
 /// storage is separate), or to unpack with `tar -xf` for `trawl`. While it runs the button
-/// shows how far it is, with Cancel beside it; `export` is the bundle's latest export.
+/// shows how far it is, with Cancel beside it; `export` is the bundle's latest export, and
+/// `exporting` whether it still runs.
 #[component]
-fn ExportBundle(name: String, export: Memo<Option<BundleExportState>>) -> impl IntoView {
+fn ExportBundle(
+    name: String,
+    export: Memo<Option<BundleExportState>>,
+    exporting: Memo<bool>,
+) -> impl IntoView {
     let session = expect_context::<Session>();
-    let running = move || export.with(|e| e.as_ref().is_some_and(BundleExportState::running));
     let on_click = move |_| {
         session.export_bundle(name.clone(), |answer| match answer {
             Ok((archive, blob)) => match save_blob(&archive.file_name, &blob) {
@@ -156,7 +161,7 @@ fn ExportBundle(name: String, export: Memo<Option<BundleExportState>>) -> impl I
             data-testid="export-bundle"
             title="Save this bundle as one .tar file: drop it on trawl elsewhere (another site's \
                    storage is separate), or unpack it with tar -xf for the trawl command"
-            disabled=running
+            disabled=exporting
             on:click=on_click
         >
             {label}
