@@ -304,8 +304,13 @@ async fn import_segment(
             }
             Err(err) => return Err(import_failed(file, err)),
         }
-        // Back to the event loop: queries sent meanwhile are answered now.
+        // Back to the event loop: queries sent meanwhile are answered now; and if one of them
+        // was a search, its page is given a moment to render.
         TimeoutFuture::new(0).await;
+        let pause = service.borrow().import_pause_ms();
+        if pause > 0.0 {
+            TimeoutFuture::new(pause.ceil() as u32).await;
+        }
     }
     let report = import.report();
     summary.imported += report.imported;
@@ -358,7 +363,7 @@ fn quota_hint(message: String) -> String {
 }
 
 /// Milliseconds on the worker's monotonic clock.
-fn now() -> f64 {
+pub(crate) fn now() -> f64 {
     js_sys::global()
         .dyn_into::<web_sys::WorkerGlobalScope>()
         .ok()
