@@ -48,6 +48,12 @@ fn ms_of(ts_nanos: i64) -> i64 {
 /// Hands out keys for records in arrival order. A record without a time takes the time of the
 /// record before it (it stays beside its neighbours, as in the file).
 ///
+/// Slots rise with each record, so records of one millisecond keep the order they arrived in
+/// (a file's lines of the same second stay in file order). The count starts below
+/// [`RESTART_SLOT`] and goes back to its start only where a record opens another millisecond
+/// than the one before it: a run of records in one millisecond never wraps round, and only a
+/// run of more than half a million in one millisecond spills into the next.
+///
 /// Keys of another import may already fill a millisecond (two bundles of the same logs, or
 /// logs with second-resolution times): when the caller finds a key taken it reports the
 /// highest key taken in that millisecond with [`KeyAllocator::taken`], and from then on this
@@ -56,17 +62,27 @@ fn ms_of(ts_nanos: i64) -> i64 {
 #[derive(Debug, Default)]
 pub struct KeyAllocator {
     last_ts: Option<i64>,
-    counter: u32,
+    /// The millisecond (its first key) of the last key handed out.
+    last_base: Option<i64>,
+    /// Where the slot count starts (and starts again).
+    start: i64,
+    /// The slot of the last key handed out (more than a millisecond holds if it spilled).
+    slot: i64,
     /// Per millisecond found occupied: the next key to hand out in it.
     resume: std::collections::HashMap<i64, i64>,
 }
+
+/// Past this slot, the count starts again at the next record of another millisecond.
+pub const RESTART_SLOT: i64 = 1 << (SLOT_BITS - 1);
 
 impl KeyAllocator {
     /// An allocator whose slots start at a place chosen by `seed` (a segment's random salt):
     /// segments with records in the same milliseconds then rarely reach for the same keys.
     pub fn seeded(seed: u64) -> Self {
+        let start = (seed % RESTART_SLOT as u64) as i64;
         Self {
-            counter: (seed & ((1 << SLOT_BITS) - 1)) as u32,
+            start,
+            slot: start,
             ..Self::default()
         }
     }
@@ -81,8 +97,12 @@ impl KeyAllocator {
             *next += 1;
             return *next - 1;
         }
-        self.counter = (self.counter + 1) & ((1 << SLOT_BITS) - 1);
-        base | i64::from(self.counter)
+        if self.slot >= RESTART_SLOT && self.last_base != Some(base) {
+            self.slot = self.start;
+        }
+        self.last_base = Some(base);
+        self.slot += 1;
+        base + self.slot
     }
 
     /// `key` was taken and `highest` is the highest key taken in its millisecond (at or after
@@ -136,6 +156,37 @@ mod tests {
         let other = keys.next(Some(T + 5_000_000));
         assert_eq!(other >> SLOT_BITS, (T + 5_000_000) / 1_000_000 - EPOCH_MS);
         assert_eq!(KeyAllocator::millisecond_of(first + 7), (floor(T), ceil(T)));
+    }
+
+    #[test]
+    fn records_of_one_millisecond_keep_their_order_whatever_the_seed() {
+        // (With RESTART_SLOT - 510, a count that wrapped at 2^20 did so amid the run.)
+        for seed in [0, RESTART_SLOT as u64 - 510, (1 << SLOT_BITS) - 3, u64::MAX] {
+            let mut keys = KeyAllocator::seeded(seed);
+            // Enough records, each in a millisecond of its own, to bring the count past its
+            // restart (where a count of 2^20 slots used to wrap round)...
+            for i in 0..RESTART_SLOT + 10 {
+                keys.next(Some(T + i * 1_000_000));
+            }
+            // ...then a run in one millisecond, the next record in another, and a run again.
+            let run: Vec<i64> = (0..1000).map(|_| keys.next(Some(T))).collect();
+            assert!(run.windows(2).all(|w| w[0] < w[1]), "seed {seed}");
+            assert!(run
+                .iter()
+                .all(|&k| KeyAllocator::millisecond_of(k).0 == floor(T)));
+            let other = keys.next(Some(T + 1_000_000));
+            let again: Vec<i64> = (0..1000).map(|_| keys.next(Some(T))).collect();
+            assert!(again.windows(2).all(|w| w[0] < w[1]), "seed {seed}");
+            assert!(other > again[999]);
+        }
+    }
+
+    #[test]
+    fn a_millisecond_of_more_records_than_slots_spills_into_the_next_in_order() {
+        let mut keys = KeyAllocator::seeded(RESTART_SLOT as u64 - 1);
+        let run: Vec<i64> = (0..RESTART_SLOT + 10).map(|_| keys.next(Some(T))).collect();
+        assert!(run.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(run[run.len() - 1] >> SLOT_BITS, (floor(T) >> SLOT_BITS) + 1);
     }
 
     #[test]
