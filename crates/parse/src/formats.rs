@@ -4,8 +4,10 @@ use serde_json::{Map, Value};
 use trawl_bundle::{Level, Record};
 
 use crate::{
-    fields_text::FieldsText, level, line::clean_message, raw_record, time, Format, Parser,
-    MAX_RECORD_BYTES,
+    fields_text::FieldsText,
+    level,
+    line::{clean_message, lossy},
+    raw_record, time, Format, Parser, MAX_RECORD_BYTES,
 };
 
 /// A record that may still grow.
@@ -776,7 +778,7 @@ pub(crate) fn logfmt_pairs(text: &str) -> Option<Vec<(String, String)>> {
 }
 
 fn logfmt(p: &mut Parser, raw: &[u8], line_no: u64) -> Result<Record, String> {
-    let text = String::from_utf8_lossy(raw);
+    let text = lossy(raw);
     let pairs = logfmt_pairs(&text).ok_or("not key=value pairs")?;
     if pairs.iter().filter(|(_, v)| !v.is_empty()).count() < 2 {
         return Err("fewer than two key=value pairs".into());
