@@ -1,5 +1,7 @@
 //! The parsers, one function per format, sharing the mapping of structured fields.
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value};
 use trawl_bundle::{Level, Record};
 
@@ -500,42 +502,45 @@ const FLAT_PAIRS: usize = 64;
 /// A record from key=value pairs, the flat counterpart of [`map_object`] for logfmt: the same
 /// record and fields, without a JSON map built and taken apart. A key given twice keeps its
 /// first place and its last value, as a map would.
-fn pairs_record(pairs: Vec<(String, String)>, ctx: &time::TimeContext) -> Record {
+fn pairs_record(pairs: Vec<(&str, Cow<'_, str>)>, ctx: &time::TimeContext) -> Record {
     if pairs.len() > FLAT_PAIRS {
         let object = pairs
             .into_iter()
-            .map(|(k, v)| (k, Value::String(v)))
+            .map(|(k, v)| (k.to_owned(), Value::String(v.into_owned())))
             .collect();
         return map_object(object, ctx);
     }
-    let mut members: Vec<(String, Value)> = Vec::with_capacity(pairs.len());
+    let mut members: Vec<(&str, Cow<'_, str>)> = Vec::with_capacity(pairs.len());
     for (key, value) in pairs {
         match members.iter_mut().find(|(k, _)| *k == key) {
-            Some(member) => member.1 = Value::String(value),
-            None => members.push((key, Value::String(value))),
+            Some(member) => member.1 = value,
+            None => members.push((key, value)),
         }
     }
-    // Per role of ROLES: the rank of its key and the member.
-    let mut chosen: [Option<(usize, usize)>; 7] = Default::default();
+    // Per role of ROLES: the rank of its key, the member, and its value. Only a value a role
+    // may take is copied out of the line.
+    let mut chosen: [Option<(usize, usize, Value)>; 7] = Default::default();
     for (at, (key, value)) in members.iter().enumerate() {
-        if let Some((i, rank)) = role_of(key) {
-            if chosen[i].is_none_or(|(r, _)| rank < r) && accepts(ROLES[i].0, value, ctx) {
-                chosen[i] = Some((rank, at));
-            }
+        let Some((i, rank)) = role_of(key) else {
+            continue;
+        };
+        if chosen[i].as_ref().is_some_and(|(r, ..)| *r <= rank) {
+            continue;
+        }
+        let value = Value::String(value.as_ref().to_owned());
+        if accepts(ROLES[i].0, &value, ctx) {
+            chosen[i] = Some((rank, at, value));
         }
     }
-    let mapped = |at: usize| chosen.iter().flatten().any(|(_, a)| *a == at);
+    let mapped = |at: usize| chosen.iter().flatten().any(|(_, a, _)| *a == at);
     // logfmt_pairs admits keys of letters, digits and `_.-@/` only: none needs escaping.
     let mut fields = FieldsText::default();
     for (at, (key, value)) in members.iter().enumerate() {
         if !mapped(at) {
-            fields.add(key, value);
+            fields.add(key, value.as_ref());
         }
     }
-    let mut record = mapped_record(
-        |i| chosen[i].map(|(_, at)| std::mem::take(&mut members[at].1)),
-        ctx,
-    );
+    let mut record = mapped_record(|i| chosen[i].take().map(|(_, _, v)| v), ctx);
     record.fields = fields.finish();
     record
 }
@@ -707,8 +712,9 @@ fn attributes(list: Option<&Value>) -> Map<String, Value> {
 
 // ---- logfmt -------------------------------------------------------------------------------
 
-/// `key=value` pairs (values bare or double-quoted with backslash escapes), in order.
-pub(crate) fn logfmt_pairs(text: &str) -> Option<Vec<(String, String)>> {
+/// `key=value` pairs (values bare or double-quoted with backslash escapes), in order: keys
+/// and values borrowed from `text`, except a quoted value with escapes.
+pub(crate) fn logfmt_pairs(text: &str) -> Option<Vec<(&str, Cow<'_, str>)>> {
     let mut pairs = Vec::new();
     let b = text.as_bytes();
     let mut i = 0;
@@ -733,48 +739,52 @@ pub(crate) fn logfmt_pairs(text: &str) -> Option<Vec<(String, String)>> {
         }
         if i >= b.len() || b[i] != b'=' {
             // A bare key: a flag with no value.
-            pairs.push((key.to_owned(), String::new()));
+            pairs.push((key, Cow::Borrowed("")));
             continue;
         }
         i += 1;
         let value = if b.get(i) == Some(&b'"') {
             i += 1;
-            let mut v = String::new();
-            let mut closed = false;
-            let mut chars = text[i..].char_indices();
-            while let Some((at, c)) = chars.next() {
-                match c {
-                    '\\' => {
-                        if let Some((_, e)) = chars.next() {
-                            v.push(match e {
-                                'n' => '\n',
-                                't' => '\t',
-                                other => other,
-                            });
-                        }
-                    }
-                    '"' => {
-                        i += at + 1;
-                        closed = true;
-                        break;
-                    }
-                    other => v.push(other),
-                }
-            }
-            if !closed {
-                return None;
-            }
-            v
+            let (value, len) = quoted_value(&text[i..])?;
+            i += len;
+            value
         } else {
             let start = i;
             while i < b.len() && b[i] != b' ' {
                 i += 1;
             }
-            text[start..i].to_owned()
+            Cow::Borrowed(&text[start..i])
         };
-        pairs.push((key.to_owned(), value));
+        pairs.push((key, value));
     }
     Some(pairs)
+}
+
+/// A double-quoted value after its opening quote: the value (borrowed when it has no escapes)
+/// and the bytes it took, closing quote included; `None` if it is not closed.
+fn quoted_value(text: &str) -> Option<(Cow<'_, str>, usize)> {
+    let end = memchr::memchr2(b'"', b'\\', text.as_bytes())?;
+    if text.as_bytes()[end] == b'"' {
+        return Some((Cow::Borrowed(&text[..end]), end + 1));
+    }
+    let mut v = String::from(&text[..end]);
+    let mut chars = text[end..].char_indices();
+    while let Some((at, c)) = chars.next() {
+        match c {
+            '\\' => {
+                if let Some((_, e)) = chars.next() {
+                    v.push(match e {
+                        'n' => '\n',
+                        't' => '\t',
+                        other => other,
+                    });
+                }
+            }
+            '"' => return Some((Cow::Owned(v), end + at + 1)),
+            other => v.push(other),
+        }
+    }
+    None
 }
 
 fn logfmt(p: &mut Parser, raw: &[u8], line_no: u64) -> Result<Record, String> {
@@ -830,11 +840,9 @@ fn content_record(content: &[u8], ctx: &time::TimeContext) -> Record {
         }
     } else if let Some(r) = text_record(&text, ctx) {
         r
-    } else if let Some(pairs) = logfmt_pairs(&text).filter(|p| {
-        p.len() >= 2
-            && p.iter()
-                .any(|(k, _)| k == "msg" || k == "level" || k == "lvl")
-    }) {
+    } else if let Some(pairs) = logfmt_pairs(&text)
+        .filter(|p| p.len() >= 2 && p.iter().any(|(k, _)| matches!(*k, "msg" | "level" | "lvl")))
+    {
         pairs_record(pairs, ctx)
     } else {
         Record::message(text)
