@@ -1294,6 +1294,25 @@ mod tests {
     }
 
     #[test]
+    fn logfmt_values_are_borrowed_unless_unescaped_and_an_open_quote_is_no_pair() {
+        let pairs = logfmt_pairs(r#"a=1 b="two words" c="say \"hi\"\n" d"#).unwrap();
+        let values: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_ref())).collect();
+        assert_eq!(
+            values,
+            [
+                ("a", "1"),
+                ("b", "two words"),
+                ("c", "say \"hi\"\n"),
+                ("d", "")
+            ]
+        );
+        assert!(matches!(pairs[1].1, Cow::Borrowed(_)));
+        assert!(matches!(pairs[2].1, Cow::Owned(_)));
+        assert_eq!(logfmt_pairs(r#"a=1 b="never closed"#), None);
+        assert_eq!(logfmt_pairs(r#"a=1 b="ends in an escape\"#), None);
+    }
+
+    #[test]
     fn a_container_stream_joins_the_fields_once() {
         assert_eq!(with_stream(None, "stdout"), r#"{"stream":"stdout"}"#);
         assert_eq!(
