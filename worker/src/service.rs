@@ -55,7 +55,7 @@ pub(crate) struct Service {
 /// for the page to render and the count and overview that follow it to be answered. On a
 /// machine of two cores the import's batches would otherwise take the core the page's
 /// rendering needs (traced: 22 ms of the main thread's CPU spread over 67 ms of clock). The app
-/// refreshes its results at most every 0.7 s during an import: it costs the import at most 5%.
+/// refreshes its results at most every 0.7 s during an import: it costs the import about 5%.
 const PAINT_PAUSE_MS: f64 = 40.0;
 
 enum Phase {
