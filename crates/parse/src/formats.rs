@@ -472,6 +472,35 @@ pub(crate) fn map_object(mut object: Map<String, Value>, ctx: &time::TimeContext
     record
 }
 
+/// Per role of [`ROLES`], the member chosen for it so far: its key's rank among the role's
+/// keys, its place among the members, and its value.
+type Chosen = [Option<(usize, usize, Value)>; 7];
+
+/// Offers member `at`, named `key`, to the role its key names: it is chosen if no key of a
+/// better rank was, and its value (made by `value` only then) suits the role.
+fn offer(
+    chosen: &mut Chosen,
+    at: usize,
+    key: &str,
+    value: impl FnOnce() -> Option<Value>,
+    ctx: &time::TimeContext,
+) {
+    let Some((i, rank)) = role_of(key) else {
+        return;
+    };
+    if chosen[i].as_ref().is_some_and(|(r, ..)| *r <= rank) {
+        return;
+    }
+    if let Some(value) = value().filter(|v| accepts(ROLES[i].0, v, ctx)) {
+        chosen[i] = Some((rank, at, value));
+    }
+}
+
+/// Whether member `at` was chosen for a role.
+fn is_chosen(chosen: &Chosen, at: usize) -> bool {
+    chosen.iter().flatten().any(|(_, a, _)| *a == at)
+}
+
 /// A record with the fields of each role of [`ROLES`] filled from the value `take(i)` gives
 /// for role `i` (called once per role, in order).
 fn mapped_record(mut take: impl FnMut(usize) -> Option<Value>, ctx: &time::TimeContext) -> Record {
@@ -517,26 +546,16 @@ fn pairs_record(pairs: Vec<(&str, Cow<'_, str>)>, ctx: &time::TimeContext) -> Re
             None => members.push((key, value)),
         }
     }
-    // Per role of ROLES: the rank of its key, the member, and its value. Only a value a role
-    // may take is copied out of the line.
-    let mut chosen: [Option<(usize, usize, Value)>; 7] = Default::default();
+    // Only a value a role may take is copied out of the line.
+    let mut chosen = Chosen::default();
     for (at, (key, value)) in members.iter().enumerate() {
-        let Some((i, rank)) = role_of(key) else {
-            continue;
-        };
-        if chosen[i].as_ref().is_some_and(|(r, ..)| *r <= rank) {
-            continue;
-        }
-        let value = Value::String(value.as_ref().to_owned());
-        if accepts(ROLES[i].0, &value, ctx) {
-            chosen[i] = Some((rank, at, value));
-        }
+        let value = || Some(Value::String(value.as_ref().to_owned()));
+        offer(&mut chosen, at, key, value, ctx);
     }
-    let mapped = |at: usize| chosen.iter().flatten().any(|(_, a, _)| *a == at);
     // logfmt_pairs admits keys of letters, digits and `_.-@/` only: none needs escaping.
     let mut fields = FieldsText::default();
     for (at, (key, value)) in members.iter().enumerate() {
-        if !mapped(at) {
+        if !is_chosen(&chosen, at) {
             fields.add(key, value.as_ref());
         }
     }
@@ -580,31 +599,24 @@ fn flat_json(raw: &[u8], ctx: &time::TimeContext) -> Option<Record> {
     // Checked once here, the text is not checked again member by member.
     let text = std::str::from_utf8(raw).ok()?;
     let Members(members) = serde_json::from_str(text).ok()?;
-    // Per role of ROLES: the rank of its key, the member, and its value.
-    let mut chosen: [Option<(usize, usize, Value)>; 7] = Default::default();
+    let mut chosen = Chosen::default();
     for (at, (key, value)) in members.iter().enumerate() {
         let text = value.get();
         if *key == "resourceLogs" || (text.starts_with('{') && NESTED.contains(key)) {
             return None;
         }
-        let Some((i, rank)) = role_of(key) else {
-            continue;
-        };
-        if chosen[i].as_ref().is_some_and(|(r, ..)| *r <= rank) {
-            continue;
-        }
-        if let Some(value) = serde_json::from_str(text)
-            .ok()
-            .filter(|v| accepts(ROLES[i].0, v, ctx))
-        {
-            chosen[i] = Some((rank, at, value));
-        }
+        offer(
+            &mut chosen,
+            at,
+            key,
+            || serde_json::from_str(text).ok(),
+            ctx,
+        );
     }
-    let mapped = |at: usize| chosen.iter().flatten().any(|(_, a, _)| *a == at);
     // Keys borrowed from the line had no escapes, so they are written as they are.
     let mut fields = FieldsText::with_capacity(raw.len());
     for (at, (key, value)) in members.iter().enumerate() {
-        if !mapped(at) {
+        if !is_chosen(&chosen, at) {
             fields.add_json(key, value.get());
         }
     }
