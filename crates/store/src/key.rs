@@ -49,10 +49,12 @@ fn ms_of(ts_nanos: i64) -> i64 {
 /// record before it (it stays beside its neighbours, as in the file).
 ///
 /// Slots rise with each record, so records of one millisecond keep the order they arrived in
-/// (a file's lines of the same second stay in file order). The count starts below
-/// [`RESTART_SLOT`] and goes back to its start only where a record opens another millisecond
+/// (a file's lines of the same second stay in file order), wherever in the file they are and
+/// whatever the seed. The count starts below [`START_SPREAD`] and goes back to its start only
+/// after [`RESTART_AFTER`] records, and then only where a record opens another millisecond
 /// than the one before it: a run of records in one millisecond never wraps round, and only a
-/// run of more than half a million in one millisecond spills into the next.
+/// run of more than a quarter million in one millisecond spills into the next. (A millisecond
+/// met again after the count started again sorts its later records first.)
 ///
 /// Keys of another import may already fill a millisecond (two bundles of the same logs, or
 /// logs with second-resolution times): when the caller finds a key taken it reports the
@@ -72,14 +74,18 @@ pub struct KeyAllocator {
     resume: std::collections::HashMap<i64, i64>,
 }
 
-/// Past this slot, the count starts again at the next record of another millisecond.
-pub const RESTART_SLOT: i64 = 1 << (SLOT_BITS - 1);
+/// Seeds spread the count's start over this many slots.
+pub const START_SPREAD: i64 = 1 << (SLOT_BITS - 2);
+/// After this many slots from its start, the count starts again at the next record of another
+/// millisecond: it then stands below `START_SPREAD + RESTART_AFTER`, a quarter of the slots
+/// short of the end.
+pub const RESTART_AFTER: i64 = 1 << (SLOT_BITS - 1);
 
 impl KeyAllocator {
     /// An allocator whose slots start at a place chosen by `seed` (a segment's random salt):
     /// segments with records in the same milliseconds then rarely reach for the same keys.
     pub fn seeded(seed: u64) -> Self {
-        let start = (seed % RESTART_SLOT as u64) as i64;
+        let start = (seed % START_SPREAD as u64) as i64;
         Self {
             start,
             slot: start,
@@ -97,7 +103,7 @@ impl KeyAllocator {
             *next += 1;
             return *next - 1;
         }
-        if self.slot >= RESTART_SLOT && self.last_base != Some(base) {
+        if self.slot - self.start >= RESTART_AFTER && self.last_base != Some(base) {
             self.slot = self.start;
         }
         self.last_base = Some(base);
@@ -160,12 +166,12 @@ mod tests {
 
     #[test]
     fn records_of_one_millisecond_keep_their_order_whatever_the_seed() {
-        // (With RESTART_SLOT - 510, a count that wrapped at 2^20 did so amid the run.)
-        for seed in [0, RESTART_SLOT as u64 - 510, (1 << SLOT_BITS) - 3, u64::MAX] {
+        // (With 2^19 - 510, a count that wrapped at 2^20 did so amid the run.)
+        for seed in [0, (1 << 19) - 510, (1 << SLOT_BITS) - 3, u64::MAX] {
             let mut keys = KeyAllocator::seeded(seed);
             // Enough records, each in a millisecond of its own, to bring the count past its
             // restart (where a count of 2^20 slots used to wrap round)...
-            for i in 0..RESTART_SLOT + 10 {
+            for i in 0..RESTART_AFTER + 10 {
                 keys.next(Some(T + i * 1_000_000));
             }
             // ...then a run in one millisecond, the next record in another, and a run again.
@@ -182,9 +188,28 @@ mod tests {
     }
 
     #[test]
+    fn a_millisecond_met_again_later_keeps_its_order_whatever_the_seed() {
+        // Two milliseconds taking turns, as out-of-order timestamps do, for as many records as
+        // a large segment holds.
+        for seed in [0, START_SPREAD as u64 - 1, (1 << 19) - 1] {
+            let mut keys = KeyAllocator::seeded(seed);
+            let mut a = Vec::new();
+            for i in 0..400_000 {
+                let key = keys.next(Some(T + (i % 2) * 1_000_000));
+                if i % 2 == 0 {
+                    a.push(key);
+                }
+            }
+            assert!(a.windows(2).all(|w| w[0] < w[1]), "seed {seed}");
+        }
+    }
+
+    #[test]
     fn a_millisecond_of_more_records_than_slots_spills_into_the_next_in_order() {
-        let mut keys = KeyAllocator::seeded(RESTART_SLOT as u64 - 1);
-        let run: Vec<i64> = (0..RESTART_SLOT + 10).map(|_| keys.next(Some(T))).collect();
+        let mut keys = KeyAllocator::seeded(START_SPREAD as u64 - 1);
+        let run: Vec<i64> = (0..(1 << SLOT_BITS) - START_SPREAD + 10)
+            .map(|_| keys.next(Some(T)))
+            .collect();
         assert!(run.windows(2).all(|w| w[0] < w[1]));
         assert_eq!(run[run.len() - 1] >> SLOT_BITS, (floor(T) >> SLOT_BITS) + 1);
     }
