@@ -82,32 +82,39 @@ pub fn tokenize<E>(
             continue;
         }
         let start = pos;
-        while pos < bytes.len() {
-            let (is_sep, len) = separator_at(text, pos);
-            if is_sep {
-                break;
-            }
-            pos += len;
-        }
-        atoms.clear();
-        let (wstart, wend) = if is_ipv6(&text[start..pos]) {
+        let shape = WordShape::scan(text, &mut pos);
+        let (wstart, wend) = if shape.colons > 0 && is_ipv6(&text[start..pos]) {
+            atoms.clear();
             atoms.push((start, pos));
             (start, pos)
         } else {
             let (wstart, wend) = trim_punct(bytes, start, pos);
-            split_atoms(text, wstart, wend, &mut atoms);
+            if wstart < wend && shape.is_one_atom(bytes, wstart, wend, pos - start) {
+                // Most words: no inner punctuation, no hump.
+                let atom = &text[wstart..wend];
+                let text = folded_part(atom, shape.is_lower_ascii(), &mut fold);
+                sink(Token {
+                    text,
+                    start: wstart,
+                    end: wend,
+                    colocated: false,
+                })?;
+                continue;
+            }
+            atoms.clear();
+            split_atoms(text, wstart, wend, shape.is_lower_ascii(), &mut atoms);
             (wstart, wend)
         };
         for (i, &(a, b)) in atoms.iter().enumerate() {
             sink(Token {
-                text: folded(&text[a..b], &mut fold),
+                text: folded_part(&text[a..b], shape.is_lower_ascii(), &mut fold),
                 start: a,
                 end: b,
                 colocated: false,
             })?;
             if i == 0 && atoms.len() > 1 && mode == Mode::Document && options.wholes {
                 sink(Token {
-                    text: folded(&text[wstart..wend], &mut fold),
+                    text: folded_part(&text[wstart..wend], shape.is_lower_ascii(), &mut fold),
                     start: wstart,
                     end: wend,
                     colocated: true,
@@ -116,6 +123,69 @@ pub fn tokenize<E>(
         }
     }
     Ok(())
+}
+
+/// What one pass over a word learns of it: enough to tell most words are a single atom
+/// without splitting them.
+struct WordShape {
+    /// Whether every character is ASCII.
+    ascii: bool,
+    /// ASCII punctuation bytes (at its ends or inside).
+    punct: usize,
+    /// ASCII upper-case letters.
+    upper: usize,
+    /// Colons (an IPv6 address has two or more).
+    colons: usize,
+}
+
+impl WordShape {
+    /// Scans the word starting at `*pos` (not a separator) and moves `*pos` to its end.
+    #[inline]
+    fn scan(text: &str, pos: &mut usize) -> Self {
+        let bytes = text.as_bytes();
+        let mut shape = Self {
+            ascii: true,
+            punct: 0,
+            upper: 0,
+            colons: 0,
+        };
+        while let Some(&b) = bytes.get(*pos) {
+            if b < 0x80 {
+                let class = ASCII_CLASSES[usize::from(b)];
+                if class & SEPARATOR != 0 {
+                    break;
+                }
+                shape.punct += usize::from(class & PUNCT != 0);
+                shape.upper += usize::from(class & UPPER != 0);
+                shape.colons += usize::from(b == b':');
+                *pos += 1;
+            } else {
+                let (is_sep, len) = separator_at(text, *pos);
+                if is_sep {
+                    break;
+                }
+                shape.ascii = false;
+                *pos += len;
+            }
+        }
+        shape
+    }
+
+    /// Whether the word is ASCII with no capital letter: then so is every atom of it.
+    #[inline]
+    fn is_lower_ascii(&self) -> bool {
+        self.ascii && self.upper == 0
+    }
+
+    /// Whether the word of `len` bytes, trimmed of its edge punctuation to
+    /// `bytes[start..end]`, is one atom: ASCII with no punctuation inside and no capital
+    /// after its first letter, so that no rule of [`split_atoms`] applies to it.
+    #[inline]
+    fn is_one_atom(&self, bytes: &[u8], start: usize, end: usize, len: usize) -> bool {
+        self.ascii
+            && self.punct == len - (end - start)
+            && (self.upper == 0 || (self.upper == 1 && bytes[start].is_ascii_uppercase()))
+    }
 }
 
 /// Collects the tokens of `text` as strings (colocated ones included): for tests and tools.
@@ -133,19 +203,26 @@ pub fn tokens(text: &str, mode: Mode, options: Options) -> Vec<String> {
 fn separator_at(text: &str, pos: usize) -> (bool, usize) {
     let b = text.as_bytes()[pos];
     if b < 0x80 {
-        return (ASCII_SEPARATORS[usize::from(b)], 1);
+        return (ASCII_CLASSES[usize::from(b)] & SEPARATOR != 0, 1);
     }
     let c = text[pos..].chars().next().expect("pos is a char boundary");
     (!c.is_alphanumeric(), c.len_utf8())
 }
 
-/// Which ASCII bytes separate words: whitespace, controls, quotes, brackets, `,` `;` `|`.
-const ASCII_SEPARATORS: [bool; 128] = {
-    let mut table = [false; 128];
+/// An ASCII byte that separates words: whitespace, controls, quotes, brackets, `,` `;` `|`.
+const SEPARATOR: u8 = 1;
+/// Other ASCII punctuation: splits atoms inside a word, trimmed from its ends.
+const PUNCT: u8 = 2;
+/// An ASCII capital letter.
+const UPPER: u8 = 4;
+
+/// The class bits of every ASCII byte.
+const ASCII_CLASSES: [u8; 128] = {
+    let mut table = [0; 128];
     let mut b = 0;
     while b < 128 {
         let c = b as u8;
-        table[b] = c.is_ascii_whitespace()
+        table[b] = if c.is_ascii_whitespace()
             || c.is_ascii_control()
             || matches!(
                 c,
@@ -162,7 +239,15 @@ const ASCII_SEPARATORS: [bool; 128] = {
                     | b','
                     | b';'
                     | b'|'
-            );
+            ) {
+            SEPARATOR
+        } else if c.is_ascii_punctuation() {
+            PUNCT
+        } else if c.is_ascii_uppercase() {
+            UPPER
+        } else {
+            0
+        };
         b += 1;
     }
     table
@@ -184,7 +269,14 @@ fn trim_punct(bytes: &[u8], mut start: usize, mut end: usize) -> (usize, usize) 
 }
 
 /// Splits the word `text[start..end]` (no separators, no punctuation at its ends) into atoms.
-fn split_atoms(text: &str, start: usize, end: usize, atoms: &mut Vec<(usize, usize)>) {
+/// `lower_ascii` says the word is ASCII with no capital letter (so it has no hump).
+fn split_atoms(
+    text: &str,
+    start: usize,
+    end: usize,
+    lower_ascii: bool,
+    atoms: &mut Vec<(usize, usize)>,
+) {
     let bytes = text.as_bytes();
     let mut pos = start;
     while pos < end {
@@ -208,7 +300,11 @@ fn split_atoms(text: &str, start: usize, end: usize, atoms: &mut Vec<(usize, usi
         while pos < end && !is_punct(bytes[pos]) {
             pos += 1;
         }
-        split_camel(text, piece_start, pos, atoms);
+        if lower_ascii {
+            atoms.push((piece_start, pos));
+        } else {
+            split_camel(text, piece_start, pos, atoms);
+        }
     }
 }
 
@@ -319,6 +415,17 @@ fn folded<'a>(s: &'a str, buf: &'a mut String) -> &'a str {
         buf.truncate(len);
     }
     buf
+}
+
+/// [`folded`] for a part of a word that is ASCII with no capital letter if `lower_ascii`:
+/// then it is folded already and only its length is looked at.
+#[inline]
+fn folded_part<'a>(s: &'a str, lower_ascii: bool, buf: &'a mut String) -> &'a str {
+    if lower_ascii && s.len() <= MAX_TOKEN_BYTES {
+        s
+    } else {
+        folded(s, buf)
+    }
 }
 
 fn cut(s: &str) -> &str {
