@@ -83,26 +83,18 @@ pub fn tokenize<E>(
         }
         let start = pos;
         let shape = WordShape::scan(text, &mut pos);
+        atoms.clear();
         let (wstart, wend) = if shape.colons > 0 && is_ipv6(&text[start..pos]) {
-            atoms.clear();
             atoms.push((start, pos));
             (start, pos)
         } else {
             let (wstart, wend) = trim_punct(bytes, start, pos);
             if wstart < wend && shape.is_one_atom(bytes, wstart, wend, pos - start) {
-                // Most words: no inner punctuation, no hump.
-                let atom = &text[wstart..wend];
-                let text = folded_part(atom, shape.is_lower_ascii(), &mut fold);
-                sink(Token {
-                    text,
-                    start: wstart,
-                    end: wend,
-                    colocated: false,
-                })?;
-                continue;
+                // Most words: no inner punctuation, no hump, nothing to split.
+                atoms.push((wstart, wend));
+            } else {
+                split_atoms(text, wstart, wend, shape.is_lower_ascii(), &mut atoms);
             }
-            atoms.clear();
-            split_atoms(text, wstart, wend, shape.is_lower_ascii(), &mut atoms);
             (wstart, wend)
         };
         for (i, &(a, b)) in atoms.iter().enumerate() {
