@@ -1670,7 +1670,7 @@ async fn the_sql_console_reads_the_store_refuses_to_write_and_stops_long_stateme
         .map_err(anyhow::Error::msg)?;
         ensure!(rows == [[failed.to_string()]], "{rows:?} against {failed}");
         // Writing is refused, and nothing changed.
-        let refused = run_sql(browser, "DELETE FROM records").await?;
+        let refused = run_sql(browser, "DELETE FROM record_rows").await?;
         ensure!(
             refused
                 .as_ref()

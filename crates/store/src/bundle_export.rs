@@ -195,7 +195,7 @@ impl Store {
     /// records rather than one per segment (the records are not indexed by segment).
     fn records_in_order(&self, bundle: &str) -> rusqlite::Result<BTreeMap<i64, Vec<(u64, i64)>>> {
         let mut rows = self.conn.prepare(
-            "SELECT segment, seq, id FROM records
+            "SELECT segment, seq, id FROM record_rows
              WHERE segment IN (SELECT id FROM segments WHERE bundle = ?1)",
         )?;
         let mut order: BTreeMap<i64, Vec<(u64, i64)>> = BTreeMap::new();
@@ -250,7 +250,7 @@ impl BundleExport {
             .len()
             .min(current.next.saturating_add(max_records));
         let mut record_of = store.conn.prepare_cached(&format!(
-            "SELECT {ROW_COLUMNS}, r.raw FROM records r WHERE r.id = ?1"
+            "SELECT {ROW_COLUMNS}, r.raw FROM record_rows r WHERE r.id = ?1"
         ))?;
         for &(seq, id) in &current.ids[current.next..end] {
             let record = record_of

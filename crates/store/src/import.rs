@@ -16,15 +16,16 @@ use trawl_bundle::{Finding, Item, Record, SegmentHeader, SegmentReader};
 use crate::fields_text;
 use crate::key::{self, KeyAllocator};
 
-/// `(minute, level, service, host, source)`: what the rollup counts records by.
+use crate::{Result, Store, StoreError};
+
+/// `(minute, level, service, host, source id)`: what the rollup counts records by.
 type RollupGroup<'a> = (
     i64,
     Option<u8>,
     Option<&'a str>,
     Option<&'a str>,
-    Option<&'a str>,
+    Option<i64>,
 );
-use crate::{Result, Store, StoreError};
 
 /// How an import is run.
 #[derive(Debug, Clone, Copy)]
@@ -162,7 +163,7 @@ impl Store {
         let mut removed = 0;
         {
             let mut rows = tx.prepare(
-                "SELECT r.id, r.message, r.fields, r.trace_id FROM records r
+                "SELECT r.id, r.message, r.fields, r.trace_id FROM record_rows r
                  WHERE r.segment IN (SELECT id FROM segments WHERE bundle = ?1)",
             )?;
             let mut unindex = tx.prepare(
@@ -186,7 +187,12 @@ impl Store {
                 removed += 1;
             }
         }
-        for table in ["records", "rollup", "rollup_hour", "source_minutes"] {
+        for table in [
+            "record_rows",
+            "rollup_minute",
+            "rollup_hour",
+            "source_minutes",
+        ] {
             tx.execute(
                 &format!(
                     "DELETE FROM {table}
@@ -196,6 +202,11 @@ impl Store {
             )?;
         }
         tx.execute("DELETE FROM segments WHERE bundle = ?1", [bundle])?;
+        tx.execute(
+            "DELETE FROM sources
+             WHERE NOT EXISTS (SELECT 1 FROM record_rows WHERE source_id = sources.id)",
+            [],
+        )?;
         tx.commit()?;
         Ok(removed)
     }
@@ -378,24 +389,31 @@ fn insert_batch(tx: &Transaction<'_>, batch: &mut Batch) -> rusqlite::Result<()>
     } = batch;
     let segment_id = *segment_id;
     let mut insert = tx.prepare_cached(
-        "INSERT INTO records(id, ts, level, service, host, trace_id, span_id, message, fields,
-                             raw, source, line, segment, seq)
+        "INSERT INTO record_rows(id, ts, level, service, host, trace_id, span_id, message,
+                                 fields, raw, source_id, line, segment, seq)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
          ON CONFLICT(id) DO NOTHING",
     )?;
     let mut index = tx.prepare_cached(
         "INSERT INTO records_fts(rowid, message, fields, trace) VALUES (?1, ?2, ?3, ?4)",
     )?;
-    let mut highest_key =
-        tx.prepare_cached("SELECT coalesce(max(id), ?1) FROM records WHERE id >= ?1 AND id < ?2")?;
+    let mut highest_key = tx.prepare_cached(
+        "SELECT coalesce(max(id), ?1) FROM record_rows WHERE id >= ?1 AND id < ?2",
+    )?;
     let mut values_text = String::new();
     let mut rollup: HashMap<RollupGroup<'_>, i64> = HashMap::new();
     let (mut min_ts, mut max_ts) = (None::<i64>, None::<i64>);
+    let mut sources = SourceIds::new(tx)?;
     for Pending { seq, record } in pending.iter() {
         if record.source != *last_source {
             keys.reset_time();
             last_source.clone_from(&record.source);
         }
+        let source_id = record
+            .source
+            .as_deref()
+            .map(|path| sources.id(path))
+            .transpose()?;
         let raw = record
             .raw
             .as_deref()
@@ -413,7 +431,7 @@ fn insert_batch(tx: &Transaction<'_>, batch: &mut Batch) -> rusqlite::Result<()>
                 record.message,
                 record.fields,
                 raw,
-                record.source,
+                source_id,
                 record.line.map(|l| l as i64),
                 segment_id,
                 *seq as i64,
@@ -435,7 +453,7 @@ fn insert_batch(tx: &Transaction<'_>, batch: &mut Batch) -> rusqlite::Result<()>
             record.level.map(|l| l.code()),
             record.service.as_deref(),
             record.host.as_deref(),
-            record.source.as_deref(),
+            source_id,
         );
         *rollup.entry(group).or_default() += 1;
         if let Some(ts) = record.ts_nanos {
@@ -449,21 +467,21 @@ fn insert_batch(tx: &Transaction<'_>, batch: &mut Batch) -> rusqlite::Result<()>
             .entry((minute - minute.rem_euclid(60), level, service, host, source))
             .or_default() += n;
     }
-    let mut active: Vec<(i64, Option<&str>)> = rollup
+    let mut active: Vec<(i64, Option<i64>)> = rollup
         .keys()
         .map(|&(minute, _, _, _, source)| (minute, source))
         .collect();
     active.sort_unstable();
     active.dedup();
     let mut add = tx.prepare_cached(
-        "INSERT INTO source_minutes(segment, source, minute) VALUES (?1, ?2, ?3)",
+        "INSERT INTO source_minutes(segment, source_id, minute) VALUES (?1, ?2, ?3)",
     )?;
     for (minute, source) in active {
         add.execute(params![segment_id, source, minute])?;
     }
-    for (table, groups) in [("rollup", rollup), ("rollup_hour", hours)] {
+    for (table, groups) in [("rollup_minute", rollup), ("rollup_hour", hours)] {
         let mut add = tx.prepare_cached(&format!(
-            "INSERT INTO {table}(segment, minute, level, service, host, source, n)
+            "INSERT INTO {table}(segment, minute, level, service, host, source_id, n)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
         ))?;
         for ((minute, level, service, host, source), n) in groups {
@@ -485,6 +503,35 @@ fn insert_batch(tx: &Transaction<'_>, batch: &mut Batch) -> rusqlite::Result<()>
         ],
     )?;
     Ok(())
+}
+
+/// The ids of source paths in `sources`, adding the paths met for the first time. Lives for
+/// one batch's transaction: ids it added go with the transaction if it rolls back.
+struct SourceIds<'tx> {
+    add: rusqlite::CachedStatement<'tx>,
+    find: rusqlite::CachedStatement<'tx>,
+    known: HashMap<String, i64>,
+}
+
+impl<'tx> SourceIds<'tx> {
+    fn new(tx: &'tx Transaction<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            add: tx
+                .prepare_cached("INSERT INTO sources(path) VALUES (?1) ON CONFLICT DO NOTHING")?,
+            find: tx.prepare_cached("SELECT id FROM sources WHERE path = ?1")?,
+            known: HashMap::new(),
+        })
+    }
+
+    fn id(&mut self, path: &str) -> rusqlite::Result<i64> {
+        if let Some(&id) = self.known.get(path) {
+            return Ok(id);
+        }
+        self.add.execute([path])?;
+        let id = self.find.query_row([path], |r| r.get(0))?;
+        self.known.insert(path.to_owned(), id);
+        Ok(id)
+    }
 }
 
 fn import_error(file: &str, offset: u64, source: rusqlite::Error) -> StoreError {

@@ -193,7 +193,7 @@ impl Store {
         Ok(StoreStats {
             records: one("SELECT coalesce(sum(records), 0) FROM segments")?,
             segments: one("SELECT count(*) FROM segments")?,
-            rollup_rows: one("SELECT count(*) FROM rollup")?,
+            rollup_rows: one("SELECT count(*) FROM rollup_minute")?,
             bytes: one("SELECT page_count * page_size FROM pragma_page_count, pragma_page_size")?,
         })
     }

@@ -97,61 +97,67 @@ impl Store {
         };
         // Minutes with records, by source. Records before the bundle's first time have none
         // of their own (they borrowed the key of the record before them) and are left out.
-        let mut minutes: BTreeMap<Option<String>, Vec<i64>> = BTreeMap::new();
+        let mut minutes: BTreeMap<Option<i64>, Vec<i64>> = BTreeMap::new();
         let mut active = self.conn.prepare_cached(
-            "SELECT DISTINCT source, minute FROM source_minutes
+            "SELECT DISTINCT source_id, minute FROM source_minutes
              WHERE segment IN (SELECT id FROM segments WHERE bundle = ?1) AND minute >= ?2
-             ORDER BY source, minute",
+             ORDER BY source_id, minute",
         )?;
         let mut rows = active.query(params![bundle, key::minute_of(key::floor(since))])?;
         while let Some(row) = rows.next()? {
             minutes.entry(row.get(0)?).or_default().push(row.get(1)?);
         }
-        // (silent minutes, source, last minute before, first minute after)
+        let mut path_of = self
+            .conn
+            .prepare_cached("SELECT path FROM sources WHERE id = ?1")?;
+        // (silent minutes, source path, source id, last minute before, first minute after)
         let mut silences = Vec::new();
-        for (source, minutes) in &minutes {
+        for (&source, minutes) in &minutes {
             if minutes.len() < 2 {
                 continue;
             }
+            let path: Option<String> = match source {
+                Some(id) => path_of.query_row([id], |r| r.get(0)).optional()?,
+                None => None,
+            };
             let span = minutes[minutes.len() - 1] - minutes[0];
             let usual = span as f64 / (minutes.len() - 1) as f64;
             let least = GAP_MIN_MINUTES.max(GAP_USUAL_FACTOR * usual);
             for pair in minutes.windows(2) {
                 let silent = pair[1] - pair[0] - 1;
                 if silent as f64 >= least {
-                    silences.push((silent, source, pair[0], pair[1]));
+                    silences.push((silent, path.clone(), source, pair[0], pair[1]));
                 }
             }
         }
-        silences.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(b.1)));
+        silences.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
         silences.truncate(GAPS_PER_BUNDLE);
         // The last (or first) record of `source` in `minute`: (id, time).
-        let edge =
-            |source: &Option<String>, minute: i64, last: bool| -> Result<Option<(i64, i64)>> {
-                let sql = if last {
-                    "SELECT id, ts FROM records
-                 WHERE id >= ?1 AND id < ?2 AND source IS ?3
+        let edge = |source: Option<i64>, minute: i64, last: bool| -> Result<Option<(i64, i64)>> {
+            let sql = if last {
+                "SELECT id, ts FROM record_rows
+                 WHERE id >= ?1 AND id < ?2 AND source_id IS ?3
                    AND segment IN (SELECT id FROM segments WHERE bundle = ?4)
                  ORDER BY id DESC LIMIT 1"
-                } else {
-                    "SELECT id, ts FROM records
-                 WHERE id >= ?1 AND id < ?2 AND source IS ?3
+            } else {
+                "SELECT id, ts FROM record_rows
+                 WHERE id >= ?1 AND id < ?2 AND source_id IS ?3
                    AND segment IN (SELECT id FROM segments WHERE bundle = ?4)
                  ORDER BY id LIMIT 1"
-                };
-                let range = (key::of_minute(minute), key::of_minute(minute + 1));
-                let found = self
-                    .conn
-                    .prepare_cached(sql)?
-                    .query_row(params![range.0, range.1, source, bundle], |r| {
-                        Ok((r.get::<_, i64>(0)?, r.get::<_, Option<i64>>(1)?))
-                    })
-                    .optional()?;
-                // A record without a timestamp has its key's time (its neighbour's).
-                Ok(found.map(|(id, ts)| (id, ts.unwrap_or_else(|| key::time_of(id)))))
             };
+            let range = (key::of_minute(minute), key::of_minute(minute + 1));
+            let found = self
+                .conn
+                .prepare_cached(sql)?
+                .query_row(params![range.0, range.1, source, bundle], |r| {
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, Option<i64>>(1)?))
+                })
+                .optional()?;
+            // A record without a timestamp has its key's time (its neighbour's).
+            Ok(found.map(|(id, ts)| (id, ts.unwrap_or_else(|| key::time_of(id)))))
+        };
         let mut gaps = Vec::with_capacity(silences.len());
-        for (_, source, before, after) in silences {
+        for (_, path, source, before, after) in silences {
             // Both are there, as the minutes were listed; a store edited by hand may differ.
             let (Some((before_id, from_nanos)), Some((after_id, to_nanos))) =
                 (edge(source, before, true)?, edge(source, after, false)?)
@@ -159,7 +165,7 @@ impl Store {
                 continue;
             };
             gaps.push(Gap {
-                source: source.clone(),
+                source: path,
                 before_id,
                 after_id,
                 from_nanos,

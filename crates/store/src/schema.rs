@@ -113,6 +113,93 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     // 5: when each segment was created (its header's time), so an exported copy of the
     // segment carries the header it came with. Unknown (NULL) for segments imported before.
     "ALTER TABLE segments ADD COLUMN created_nanos INTEGER;",
+    // 6: sources are interned: each path is stored once in `sources`, and the records, the
+    // rollups and the source minutes hold its id. A Kubernetes pod's log path (about 100
+    // bytes) on every row and in the context index made a store 38% bigger than the same
+    // records from a short path. The tables people query in the SQL console keep their names
+    // and columns as views (`records`, `rollup`), the data moving to `record_rows` and
+    // `rollup_minute`.
+    "CREATE TABLE sources (
+         id INTEGER PRIMARY KEY,
+         path TEXT NOT NULL UNIQUE
+     ) STRICT;
+     INSERT INTO sources(path)
+         SELECT source FROM rollup WHERE source IS NOT NULL
+         UNION SELECT source FROM records WHERE source IS NOT NULL
+         ORDER BY 1;
+
+     CREATE TABLE record_rows (
+         id INTEGER PRIMARY KEY,
+         ts INTEGER,
+         level INTEGER,
+         service TEXT,
+         host TEXT,
+         trace_id TEXT,
+         span_id TEXT,
+         message TEXT NOT NULL,
+         fields TEXT,
+         raw BLOB,
+         source_id INTEGER,
+         line INTEGER,
+         segment INTEGER NOT NULL,
+         seq INTEGER NOT NULL
+     ) STRICT;
+     INSERT INTO record_rows
+         SELECT r.id, r.ts, r.level, r.service, r.host, r.trace_id, r.span_id, r.message,
+                r.fields, r.raw, s.id, r.line, r.segment, r.seq
+         FROM records r LEFT JOIN sources s ON s.path = r.source ORDER BY r.id;
+     DROP TABLE records;
+     CREATE INDEX record_rows_source ON record_rows(source_id, line);
+     CREATE VIEW records AS
+         SELECT r.id, r.ts, r.level, r.service, r.host, r.trace_id, r.span_id, r.message,
+                r.fields, r.raw, s.path AS source, r.line, r.segment, r.seq
+         FROM record_rows r LEFT JOIN sources s ON s.id = r.source_id;
+
+     CREATE TABLE rollup_minute (
+         segment INTEGER NOT NULL,
+         minute INTEGER NOT NULL,
+         level INTEGER,
+         service TEXT,
+         host TEXT,
+         source_id INTEGER,
+         n INTEGER NOT NULL
+     ) STRICT;
+     INSERT INTO rollup_minute
+         SELECT r.segment, r.minute, r.level, r.service, r.host, s.id, r.n
+         FROM rollup r LEFT JOIN sources s ON s.path = r.source;
+     DROP TABLE rollup;
+     CREATE INDEX rollup_minute_segment ON rollup_minute(segment);
+     CREATE VIEW rollup AS
+         SELECT r.segment, r.minute, r.level, r.service, r.host, s.path AS source, r.n
+         FROM rollup_minute r LEFT JOIN sources s ON s.id = r.source_id;
+
+     ALTER TABLE rollup_hour RENAME TO rollup_hour_v5;
+     CREATE TABLE rollup_hour (
+         segment INTEGER NOT NULL,
+         minute INTEGER NOT NULL,
+         level INTEGER,
+         service TEXT,
+         host TEXT,
+         source_id INTEGER,
+         n INTEGER NOT NULL
+     ) STRICT;
+     INSERT INTO rollup_hour
+         SELECT r.segment, r.minute, r.level, r.service, r.host, s.id, r.n
+         FROM rollup_hour_v5 r LEFT JOIN sources s ON s.path = r.source;
+     DROP TABLE rollup_hour_v5;
+     CREATE INDEX rollup_hour_segment ON rollup_hour(segment);
+
+     ALTER TABLE source_minutes RENAME TO source_minutes_v5;
+     CREATE TABLE source_minutes (
+         segment INTEGER NOT NULL,
+         source_id INTEGER,
+         minute INTEGER NOT NULL
+     ) STRICT;
+     INSERT INTO source_minutes
+         SELECT m.segment, s.id, m.minute
+         FROM source_minutes_v5 m LEFT JOIN sources s ON s.path = m.source;
+     DROP TABLE source_minutes_v5;
+     CREATE INDEX source_minutes_segment ON source_minutes(segment);",
 ];
 
 /// The schema version this build creates and understands.

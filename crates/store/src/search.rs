@@ -17,8 +17,9 @@ use crate::{
     Store, Trace,
 };
 
-pub(crate) const ROW_COLUMNS: &str =
-    "r.id, r.ts, r.level, r.service, r.host, r.trace_id, r.span_id, r.message, r.fields, r.source, r.line";
+/// The columns of a [`Row`] from `record_rows r`.
+pub(crate) const ROW_COLUMNS: &str = "r.id, r.ts, r.level, r.service, r.host, r.trace_id, \
+    r.span_id, r.message, r.fields, (SELECT path FROM sources WHERE id = r.source_id), r.line";
 
 /// Reads a [`Row`] from the first columns of `row`, as listed by [`ROW_COLUMNS`].
 pub(crate) fn row_from_sql(row: &SqlRow<'_>) -> rusqlite::Result<Row> {
@@ -114,13 +115,13 @@ impl Plan {
         let key = if let Some(fts) = &c.fts {
             sql.push_str(" FROM records_fts");
             if columns || c.filter.is_some() {
-                sql.push_str(" CROSS JOIN records r ON r.id = records_fts.rowid");
+                sql.push_str(" CROSS JOIN record_rows r ON r.id = records_fts.rowid");
             }
             sql.push_str(" WHERE records_fts MATCH ?");
             params.push(Value::Text(fts.clone()));
             "records_fts.rowid"
         } else {
-            sql.push_str(" FROM records r WHERE 1");
+            sql.push_str(" FROM record_rows r WHERE 1");
             "r.id"
         };
         for (op, value) in [(">=", c.lo), ("<", c.hi)]
@@ -386,17 +387,23 @@ impl Store {
             Facet::Level => "CAST(r.level AS TEXT)".to_owned(),
             Facet::Service => "r.service".to_owned(),
             Facet::Host => "r.host".to_owned(),
-            Facet::Source => "r.source".to_owned(),
+            Facet::Source => "r.source_id".to_owned(),
             Facet::Field(path) => {
                 let lookup = json_lookup(path);
                 params.extend(lookup.params);
                 format!("CAST({} AS TEXT)", lookup.sql)
             }
         };
+        // Sources are counted by id and named once per value.
+        let value = match facet {
+            Facet::Source => "(SELECT path FROM sources WHERE id = f.value)",
+            _ => "f.value",
+        };
         params.extend(frag.params);
         params.push(Value::Integer(limit as i64));
         let sql = format!(
-            "SELECT {column}, {count}{} GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ?",
+            "SELECT {value}, f.n FROM (SELECT {column} AS value, {count} AS n{} GROUP BY 1) f
+             ORDER BY 2 DESC, 1 LIMIT ?",
             frag.sql
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
@@ -415,7 +422,7 @@ impl Store {
     pub fn record(&self, id: i64) -> Result<Option<Detail>> {
         let sql = format!(
             "SELECT {ROW_COLUMNS}, coalesce(r.raw, CAST(r.message AS BLOB)), s.bundle
-             FROM records r JOIN segments s ON s.id = r.segment WHERE r.id = ?1"
+             FROM record_rows r JOIN segments s ON s.id = r.segment WHERE r.id = ?1"
         );
         Ok(self
             .conn
@@ -441,8 +448,9 @@ impl Store {
             (Some(source), Some(line)) => {
                 let near = |op: &str, dir: &str, n: usize| -> Result<Vec<Row>> {
                     let sql = format!(
-                        "SELECT {ROW_COLUMNS} FROM records r
-                         WHERE r.source = ?1 AND (r.line {op} ?2 OR (r.line = ?2 AND r.id {op} ?3))
+                        "SELECT {ROW_COLUMNS} FROM record_rows r
+                         WHERE r.source_id = (SELECT id FROM sources WHERE path = ?1)
+                           AND (r.line {op} ?2 OR (r.line = ?2 AND r.id {op} ?3))
                          ORDER BY r.line {dir}, r.id {dir} LIMIT ?4"
                     );
                     let rows = self
@@ -457,7 +465,7 @@ impl Store {
             _ => {
                 let near = |op: &str, dir: &str, n: usize| -> Result<Vec<Row>> {
                     let sql = format!(
-                        "SELECT {ROW_COLUMNS} FROM records r WHERE r.source IS NULL AND r.id {op} ?1
+                        "SELECT {ROW_COLUMNS} FROM record_rows r WHERE r.source_id IS NULL AND r.id {op} ?1
                          ORDER BY r.id {dir} LIMIT ?2"
                     );
                     let rows = self
@@ -501,11 +509,12 @@ impl Store {
     /// Silences longer than `min_nanos` between consecutive records of each source, longest
     /// first, at most `limit`.
     pub fn gaps(&self, min_nanos: i64, limit: usize) -> Result<Vec<Gap>> {
-        let sql = "SELECT source, prev_id, id, prev_ts, ts FROM (
-                       SELECT source, id, ts,
+        let sql = "SELECT (SELECT path FROM sources WHERE id = source_id),
+                          prev_id, id, prev_ts, ts FROM (
+                       SELECT source_id, id, ts,
                               lag(id) OVER w AS prev_id, lag(ts) OVER w AS prev_ts
-                       FROM records WHERE ts IS NOT NULL
-                       WINDOW w AS (PARTITION BY source ORDER BY id))
+                       FROM record_rows WHERE ts IS NOT NULL
+                       WINDOW w AS (PARTITION BY source_id ORDER BY id))
                    WHERE ts - prev_ts > ?1
                    ORDER BY ts - prev_ts DESC LIMIT ?2";
         let gaps = self

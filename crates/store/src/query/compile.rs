@@ -1,4 +1,5 @@
-//! Compiles an [`Expr`] to SQL over `records r`, with every value a bound parameter.
+//! Compiles an [`Expr`] to SQL over `record_rows r` (or a rollup table's rows, which share
+//! the columns a rollup query may test), with every value a bound parameter.
 //!
 //! The top-level conjunction is split three ways so the common queries run off an index:
 //! full-text terms become one FTS5 `MATCH` expression (which can drive the query in key, that
@@ -284,10 +285,15 @@ fn field_sql(field: &Field, cmp: Cmp, value: &str, prefix: bool) -> Frag {
         Field::Host => "r.host",
         Field::TraceId => "r.trace_id",
         Field::SpanId => "r.span_id",
-        Field::Source => "r.source",
+        Field::Source => return source_sql(cmp, value, prefix),
         Field::Json(path) => return json_sql(path, cmp, value, prefix),
         Field::Level | Field::Since | Field::Until => unreachable!("parsed into their own terms"),
     };
+    text_sql(column, cmp, value, prefix)
+}
+
+/// `column cmp value`, or with `prefix` whether `column` starts with `value`.
+fn text_sql(column: &str, cmp: Cmp, value: &str, prefix: bool) -> Frag {
     let text = Value::Text(value.to_owned());
     if !prefix {
         return Frag::new(format!("{column} {} ?", cmp.sql()), vec![text]);
@@ -299,6 +305,19 @@ fn field_sql(field: &Field, cmp: Cmp, value: &str, prefix: bool) -> Frag {
     Frag::new(
         format!("({column} >= ? AND {column} < ?)"),
         vec![text, Value::Text(format!("{value}{}", char::MAX))],
+    )
+}
+
+/// A test of `r.source_id` (records and rollups hold the id of the path in `sources`): the
+/// same test of the path, among the sources.
+fn source_sql(cmp: Cmp, value: &str, prefix: bool) -> Frag {
+    let paths = text_sql("path", cmp, value, prefix);
+    Frag::new(
+        format!(
+            "r.source_id IN (SELECT id FROM sources WHERE {})",
+            paths.sql
+        ),
+        paths.params,
     )
 }
 

@@ -63,10 +63,11 @@ fn the_console_reads_with_row_limits() {
 fn the_console_never_writes() {
     let mut store = store();
     for sql in [
-        "DELETE FROM records",
+        "DELETE FROM record_rows",
         "INSERT INTO settings VALUES ('a', 'b')",
-        "DROP TABLE records",
-        "UPDATE records SET message = ''",
+        "DROP TABLE record_rows",
+        "DROP VIEW records",
+        "UPDATE record_rows SET message = ''",
         "ATTACH DATABASE ':memory:' AS other",
         "PRAGMA query_only = OFF",
         "PRAGMA journal_mode = OFF",
@@ -80,8 +81,16 @@ fn the_console_never_writes() {
             "{sql}: {err:?}"
         );
     }
+    // The console's tables that are views cannot be written at all: SQLite says so.
+    let err = store
+        .console("DELETE FROM records", ConsoleLimits::default())
+        .unwrap_err();
+    assert!(err.to_string().contains("view"), "{err}");
     assert!(store
-        .console("SELECT 1; DELETE FROM records", ConsoleLimits::default())
+        .console(
+            "SELECT 1; DELETE FROM record_rows",
+            ConsoleLimits::default()
+        )
         .is_err());
     let r = store
         .console("SELECT count(*) FROM records", ConsoleLimits::default())

@@ -351,6 +351,19 @@ fn deleting_a_bundle_removes_its_records_and_only_them() {
     assert_eq!(count(&store, "SELECT count(*) FROM segments"), 1);
     assert_eq!(count(&store, "SELECT sum(n) FROM rollup"), 2000);
     assert_eq!(count(&store, "SELECT sum(n) FROM rollup_hour"), 2000);
+    let paths: Vec<String> = store
+        .conn
+        .prepare("SELECT path FROM sources")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        paths,
+        ["OpenSSH_2k.log"],
+        "the deleted bundle's source went"
+    );
     store
         .conn
         .execute_batch("INSERT INTO records_fts(records_fts) VALUES ('integrity-check')")
@@ -448,6 +461,7 @@ fn a_bundles_gaps_are_its_sources_unusual_silences_across_segments() {
     assert!(other.gaps.is_empty(), "{:?}", other.gaps);
 
     // A store imported before the minutes were kept finds the same gaps after migrating.
+    super::downgrade_to_v5(&store.conn);
     store
         .conn
         .execute_batch(

@@ -151,3 +151,32 @@ fn stores_use_16_kib_pages() {
         .unwrap();
     assert_eq!(page_size, 16384);
 }
+
+/// Turns a store back into the shape of schema version 5, before sources were interned:
+/// `records`, `rollup`, `rollup_hour` and `source_minutes` as tables holding the source path.
+pub(crate) fn downgrade_to_v5(conn: &rusqlite::Connection) {
+    conn.execute_batch(
+        "CREATE TABLE records_v5 AS SELECT * FROM records;
+         DROP VIEW records;
+         DROP TABLE record_rows;
+         ALTER TABLE records_v5 RENAME TO records;
+         CREATE INDEX records_source ON records(source, line);
+         CREATE TABLE rollup_v5 AS SELECT * FROM rollup;
+         DROP VIEW rollup;
+         DROP TABLE rollup_minute;
+         ALTER TABLE rollup_v5 RENAME TO rollup;
+         CREATE TABLE rollup_hour_v5 AS
+             SELECT r.segment, r.minute, r.level, r.service, r.host, s.path AS source, r.n
+             FROM rollup_hour r LEFT JOIN sources s ON s.id = r.source_id;
+         DROP TABLE rollup_hour;
+         ALTER TABLE rollup_hour_v5 RENAME TO rollup_hour;
+         CREATE TABLE source_minutes_v5 AS
+             SELECT m.segment, s.path AS source, m.minute
+             FROM source_minutes m LEFT JOIN sources s ON s.id = m.source_id;
+         DROP TABLE source_minutes;
+         ALTER TABLE source_minutes_v5 RENAME TO source_minutes;
+         DROP TABLE sources;
+         PRAGMA user_version = 5;",
+    )
+    .unwrap();
+}

@@ -429,3 +429,52 @@ fn json_lines_carry_every_column_with_fields_as_an_object() {
         "step 4 of GET /api/v1/orders/42 from 10.1.2.3:8080"
     );
 }
+
+#[test]
+fn a_store_from_before_sources_were_interned_answers_the_same_after_migrating() {
+    let (mut store, _) = store();
+    let answers = |store: &Store| {
+        let mut out = Vec::new();
+        for query in [
+            "",
+            "source:OpenSSH_2k.log",
+            "source:HDFS*",
+            "-source:apps.log error",
+        ] {
+            let query = q(query);
+            let page = store
+                .page(&query, Order::NewestFirst, Cursor::Start, 50)
+                .unwrap();
+            let sources = store.facet(&query, &Facet::Source, 10).unwrap();
+            out.push(format!(
+                "{page:?} {} {sources:?} {:?}",
+                store.count(&query).unwrap(),
+                store.overview(&query, 30, 5).unwrap()
+            ));
+            let id = page.rows[7].id;
+            out.push(format!("{:?}", store.context(id, 3, 3).unwrap()));
+        }
+        out.push(format!("{:?}", store.gaps(60_000_000_000, 5).unwrap()));
+        out.push(format!("{:?}", store.bundles().unwrap()));
+        out
+    };
+    let before = answers(&store);
+    super::downgrade_to_v5(&store.conn);
+    crate::schema::migrate(&mut store.conn).unwrap();
+    assert_eq!(answers(&store), before);
+    let paths: i64 = store
+        .conn
+        .query_row("SELECT count(*) FROM sources", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(paths, 4);
+    // The console's tables keep their columns.
+    let (n, source): (i64, String) = store
+        .conn
+        .query_row(
+            "SELECT count(*), source FROM records WHERE source = 'traced.log'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((n, source.as_str()), (5, "traced.log"));
+}
