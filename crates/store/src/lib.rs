@@ -95,9 +95,25 @@ pub struct Store {
 
 impl Store {
     /// Opens (creating if needed) the database at `path` on the default VFS and migrates it.
+    ///
+    /// A database more than a quarter of whose pages are free, as a migration that rebuilds
+    /// tables leaves it, is then rebuilt to its size with `VACUUM` (its copy in a temporary
+    /// file). Free pages would be reused by later imports, but a cache beside a bundle that
+    /// no longer grows would keep them for good.
     #[cfg(not(target_arch = "wasm32"))]
     pub fn open(path: impl AsRef<std::path::Path>) -> Result<Self> {
-        Self::from_connection(Connection::open(path)?)
+        let store = Self::from_connection(Connection::open(path)?)?;
+        let (free, pages): (i64, i64) = store.conn.query_row(
+            "SELECT freelist_count, page_count FROM pragma_freelist_count, pragma_page_count",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        if free * 4 > pages {
+            store
+                .conn
+                .execute_batch("PRAGMA temp_store = FILE; VACUUM; PRAGMA temp_store = MEMORY;")?;
+        }
+        Ok(store)
     }
 
     /// Opens (creating if needed) the database `name` on the SQLite VFS `vfs` and migrates it.

@@ -86,6 +86,45 @@ mod on_disk {
     }
 
     #[test]
+    fn a_store_left_mostly_free_by_its_migration_is_compacted_on_opening() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("trawl.db");
+        let size = || std::fs::metadata(&path).unwrap().len();
+        let records = data::parse("HDFS_2k.log", data::HDFS);
+        let bytes = data::segment(1, 0, 0, &records, 100);
+        let imported = {
+            let mut store = Store::open(&path).unwrap();
+            store
+                .import_segment(
+                    "b",
+                    "seg-0",
+                    &bytes[..],
+                    ImportOptions::default(),
+                    &mut |_| Flow::Continue,
+                )
+                .unwrap();
+            let page = store
+                .page(&Query::all(), Order::NewestFirst, Cursor::Start, 2000)
+                .unwrap();
+            downgrade_to_v5(&store.conn);
+            store.conn.execute_batch("VACUUM").unwrap();
+            page
+        };
+        let before = size();
+        let store = Store::open(&path).unwrap();
+        let free: i64 = store
+            .conn
+            .query_row("PRAGMA freelist_count", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(free, 0);
+        assert!(size() < before, "{} bytes, {before} before", size());
+        let page = store
+            .page(&Query::all(), Order::NewestFirst, Cursor::Start, 2000)
+            .unwrap();
+        assert_eq!(page, imported);
+    }
+
+    #[test]
     fn a_newer_schema_is_refused_and_left_untouched() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("trawl.db");
