@@ -18,7 +18,7 @@ mod native {
     use std::time::Instant;
 
     use serde_json::{json, Map, Value};
-    use trawl_store::corpus::{p50_p95, query_mix, segment, Corpus};
+    use trawl_store::corpus::{p50_p95, query_mix, segment, Corpus, Rng};
     use trawl_store::tokenizer::{self, Mode};
     use trawl_store::{Cursor, Flow, ImportOptions, Order, Query, Store};
 
@@ -38,13 +38,18 @@ mod native {
             "\n{:>10} {:>8} {:>12} {:>10} {:>10}",
             "records", "store", "records/s", "seconds", "MB"
         );
+        println!("(stepback: into memory, the times of one record in ten stepping back 1-5 ms)");
         for &n in &sizes {
-            let segments = corpus_segments(n);
+            let segments = corpus_segments(n, Times::InOrder);
             if n <= 1_000_000 {
                 let mut store = Store::open_in_memory().expect("memory store");
                 let secs = import(&mut store, &segments);
                 report_import(&mut out, n, "memory", secs, None);
                 export_figures(&mut out, &store, n, &segments, secs);
+                let stepping = corpus_segments(n, Times::SteppingBack);
+                let mut store = Store::open_in_memory().expect("memory store");
+                let secs = import(&mut store, &stepping);
+                report_import(&mut out, n, "stepback", secs, None);
             }
             let path = dir.path().join(format!("bench-{n}.db"));
             let mut store = Store::open(&path).expect("file store");
@@ -68,15 +73,33 @@ mod native {
         println!("\n{}", Value::Object(out));
     }
 
+    /// The order of the corpus' times.
+    #[derive(Clone, Copy)]
+    enum Times {
+        InOrder,
+        /// One record in ten 1–5 ms earlier than the one before it, as logs of concurrent
+        /// writers come.
+        SteppingBack,
+    }
+
     /// The corpus of `n` records as segments of up to a million records each.
-    fn corpus_segments(n: usize) -> Vec<Vec<u8>> {
+    fn corpus_segments(n: usize, times: Times) -> Vec<Vec<u8>> {
         let mut corpus = Corpus::new(42);
         let mut segments = Vec::new();
         let mut left = n;
         let mut seq = 0;
+        let mut steps = Rng::new(7);
         while left > 0 {
             let take = left.min(SEGMENT_RECORDS);
-            let records: Vec<_> = (&mut corpus).take(take).collect();
+            let mut records: Vec<_> = (&mut corpus).take(take).collect();
+            if let Times::SteppingBack = times {
+                for record in &mut records {
+                    if steps.below(10) == 0 {
+                        let back = (1 + steps.below(5) as i64) * 1_000_000;
+                        record.ts_nanos = record.ts_nanos.map(|t| t - back);
+                    }
+                }
+            }
             segments.push(segment(7, segments.len() as u64, seq, &records, 512));
             seq += take as u64;
             left -= take;

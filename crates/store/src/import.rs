@@ -400,7 +400,8 @@ fn insert_batch(tx: &Transaction<'_>, batch: &mut Batch) -> rusqlite::Result<()>
     let mut highest_key = tx.prepare_cached(
         "SELECT coalesce(max(id), ?1) FROM record_rows WHERE id >= ?1 AND id < ?2",
     )?;
-    let mut values_text = String::new();
+    // Records with the keys they got, to be indexed in key order.
+    let mut keyed: Vec<(i64, &Record)> = Vec::with_capacity(pending.len());
     let mut rollup: HashMap<RollupGroup<'_>, i64> = HashMap::new();
     let (mut min_ts, mut max_ts) = (None::<i64>, None::<i64>);
     let mut sources = SourceIds::new(tx)?;
@@ -443,11 +444,7 @@ fn insert_batch(tx: &Transaction<'_>, batch: &mut Batch) -> rusqlite::Result<()>
             let highest: i64 = highest_key.query_row(params![start, end], |r| r.get(0))?;
             key = keys.taken(key, highest);
         }
-        let fields = record.fields.as_deref().map(|json| {
-            fields_text::values(json, &mut values_text);
-            values_text.as_str()
-        });
-        index.execute(params![key, record.message, fields, record.trace_id])?;
+        keyed.push((key, record));
         let group = (
             key::minute_of(key),
             record.level.map(|l| l.code()),
@@ -460,6 +457,20 @@ fn insert_batch(tx: &Transaction<'_>, batch: &mut Batch) -> rusqlite::Result<()>
             min_ts = Some(min_ts.map_or(ts, |m| m.min(ts)));
             max_ts = Some(max_ts.map_or(ts, |m| m.max(ts)));
         }
+    }
+    // FTS5 writes its pending terms out as a new segment whenever a rowid is lower than the
+    // one before it: logs whose times step back now and then (concurrent writers, several
+    // sources, a bundle overlapping another) would leave one small segment per step back, to
+    // be merged again and again. In key order, a batch is one segment (while its terms fit
+    // in FTS5's pending-term hash).
+    keyed.sort_unstable_by_key(|&(key, _)| key);
+    let mut values_text = String::new();
+    for (key, record) in keyed {
+        let fields = record.fields.as_deref().map(|json| {
+            fields_text::values(json, &mut values_text);
+            values_text.as_str()
+        });
+        index.execute(params![key, record.message, fields, record.trace_id])?;
     }
     let mut hours: HashMap<RollupGroup<'_>, i64> = HashMap::new();
     for (&(minute, level, service, host, source), &n) in &rollup {

@@ -400,6 +400,45 @@ fn many_bundles_of_the_same_times_import_side_by_side() {
     );
 }
 
+#[test]
+fn a_batch_whose_times_step_back_is_indexed_as_one_full_text_segment() {
+    // As concurrent writers leave them: every fourth record 3 ms before the one before it.
+    const START: i64 = 1_709_287_200_000_000_000;
+    let records: Vec<_> = (0..1000i64)
+        .map(|i| trawl_bundle::Record {
+            ts_nanos: Some(START + (i - if i % 4 == 3 { 3 } else { 0 }) * 1_000_000),
+            message: format!("request {i} served"),
+            ..trawl_bundle::Record::default()
+        })
+        .collect();
+    let mut store = Store::open_in_memory().unwrap();
+    // No merging, so every segment FTS5 writes stays countable.
+    store
+        .conn
+        .execute_batch(
+            "INSERT INTO records_fts(records_fts, rank) VALUES ('automerge', 0);
+             INSERT INTO records_fts(records_fts, rank) VALUES ('crisismerge', 1999);",
+        )
+        .unwrap();
+    let bytes = data::segment(1, 0, 0, &records, 100);
+    let report = store
+        .import_segment(
+            "b",
+            "seg-0",
+            &bytes[..],
+            ImportOptions::default(),
+            &mut |_| Flow::Continue,
+        )
+        .unwrap();
+    assert_eq!(report.imported, 1000);
+    assert_eq!(
+        count(&store, "SELECT count(DISTINCT segid) FROM records_fts_idx"),
+        1
+    );
+    assert_eq!(matches(&store, "request AND served"), 1000);
+    assert_eq!(matches(&store, "\"request 999\""), 1);
+}
+
 /// A record of `source` at `minute` minutes and `second` seconds after 2024-03-01T10:00:00Z.
 fn at(source: &str, minute: i64, second: i64) -> trawl_bundle::Record {
     const START: i64 = 1_709_287_200_000_000_000;
