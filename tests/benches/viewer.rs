@@ -10,7 +10,8 @@
 //! - frame times (requestAnimationFrame deltas) while the app starts, during the import (from
 //!   the app asking the worker for it to its end; each frame over 20 ms with when it came) and
 //!   while scrolling through 100,000 rows, and the main thread's long tasks and long animation
-//!   frames;
+//!   frames; as their baseline, the frames of an idle blank page and of a minimal plain-DOM
+//!   virtual list scrolled the same way in the same browser;
 //! - with `TRAWL_BENCH_TRACE=1` (or a list of Chrome trace categories), a Chrome trace of the
 //!   import saved under `tests/artifacts/`, and the page main thread's work in it, by the clock
 //!   and by CPU time;
@@ -281,6 +282,14 @@ async fn measure(
         scroll["rows"].as_f64().unwrap_or(0.0) / scroll["seconds"].as_f64().unwrap_or(1.0)
     );
     print_frames("frames while scrolling", &scroll_frames);
+    let list_height = browser
+        .script(
+            "return document.querySelector('[data-testid=results]').clientHeight",
+            vec![],
+        )
+        .await?
+        .as_f64()
+        .unwrap_or(600.0);
 
     // The library's bundle export (the archive is made but not downloaded), against the
     // browser import of the same bundle in this run.
@@ -324,6 +333,7 @@ async fn measure(
     print_frames("frames during the export", &export_frames);
 
     let dropped = measure_drop(browser, server, segments, records).await?;
+    let baseline = frame_baseline(browser, list_height, SCROLL_ROWS.min(records)).await?;
 
     Ok(json!({
         "first_results_ms": first_results_ms,
@@ -343,6 +353,7 @@ async fn measure(
         "export_vs_import": export_rate / browser_rate,
         "export_frames": frame_summary(&export_frames),
         "drop": dropped,
+        "baseline": baseline,
     }))
 }
 
@@ -780,6 +791,78 @@ async fn print_long_frames(browser: &Browser) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The floor this browser and machine set for frame times, measured on a blank page in the
+/// same run: the frames of an idle page for ten seconds, and of a minimal virtual list (a pool
+/// of plain `div`s whose text and position are set on each scroll event, nothing else) as tall
+/// as the viewer's, scrolled through the same rows the same way as the viewer's was.
+async fn frame_baseline(browser: &Browser, list_height: f64, rows: u64) -> Result<Value> {
+    browser.goto("about:blank").await?;
+    browser
+        .script(
+            "window.__idle = null;
+             const frames = []; let last = performance.now(); const start = last;
+             const tick = (now) => {
+               frames.push(now - last); last = now;
+               if (now - start < 10000) requestAnimationFrame(tick);
+               else window.__idle = frames.slice(1);
+             };
+             requestAnimationFrame(tick);",
+            vec![],
+        )
+        .await?;
+    let idle: Vec<f64> = loop {
+        let frames = browser.script("return window.__idle", vec![]).await?;
+        if !frames.is_null() {
+            break serde_json::from_value(frames)?;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    print_frames("baseline, an idle blank page", &idle);
+    browser
+        .script(
+            "const [height, rows] = arguments;
+             const list = document.createElement('div');
+             list.dataset.testid = 'results';
+             list.style.cssText = `height: ${height}px; overflow-y: auto; font: 13px monospace`;
+             const spacer = document.createElement('div');
+             spacer.style.cssText = `height: ${rows * 22}px; position: relative`;
+             list.append(spacer);
+             const pool = [];
+             const size = Math.ceil(height / 22) + 40;
+             for (let i = 0; i < size; i++) {
+               const row = document.createElement('div');
+               row.style.cssText = 'position: absolute; left: 0; right: 0; height: 22px; \
+                 white-space: nowrap; overflow: hidden';
+               spacer.append(row);
+               pool.push(row);
+             }
+             const render = () => {
+               const first = Math.max(0, Math.floor(list.scrollTop / 22) - 20);
+               for (let i = 0; i < size; i++) {
+                 const at = first + i, row = pool[at % size];
+                 row.style.transform = `translateY(${at * 22}px)`;
+                 row.textContent = `2024-03-08T14:00:00.${at}Z INFO payments-api GET ` +
+                   `/api/v1/orders/${at} 200 ${at % 5000}ms bytes=${at * 7 % 90000}`;
+               }
+             };
+             list.addEventListener('scroll', render);
+             document.body.append(list);
+             render();",
+            vec![json!(list_height), json!(rows)],
+        )
+        .await?;
+    let plain = scroll_through(browser, rows).await?;
+    let plain_frames: Vec<f64> = serde_json::from_value(plain["frames"].clone())?;
+    print_frames(
+        "baseline, a plain-DOM virtual list scrolled the same way",
+        &plain_frames,
+    );
+    Ok(json!({
+        "idle_frames": frame_summary(&idle),
+        "plain_list_scroll_frames": frame_summary(&plain_frames),
+    }))
 }
 
 /// Scrolls the result list down until `rows` rows have passed, a screenful per frame, as a
