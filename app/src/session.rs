@@ -219,57 +219,92 @@ impl Session {
         let current = move || self.generation.get_value() == list;
         let current_stats = move || self.stats_generation.get_value() == stats;
         spawn_local(async move {
-            if replace {
-                let request = Request::Search {
-                    filter: filter.clone(),
-                    order,
-                    cursor: Cursor::Start,
-                    limit: PAGE_ROWS,
-                };
-                timing::mark("trawl:search-start");
-                match worker_client::request(request).await {
-                    Ok(Response::Page(page)) if current() => {
-                        timing::measure("trawl:search", "trawl:search-start");
-                        if !page.rows.is_empty() {
-                            timing::mark_once("trawl:first-results");
-                        }
-                        self.query_error.set(None);
-                        self.show_first_page(page.rows, page.more, current);
-                    }
-                    Err(WorkerError::Query { column, message }) if current() => {
-                        self.query_error.set(Some((column, message)));
-                        return;
-                    }
-                    Ok(_) => return,
-                    Err(err) => return self.report(Some(err)),
-                }
-            }
-            match worker_client::request(Request::Count {
-                filter: filter.clone(),
-            })
-            .await
-            {
-                Ok(Response::Count { total }) if current_stats() => self.total.set(Some(total)),
-                Ok(_) => return,
-                Err(WorkerError::Query { .. }) => return,
-                Err(err) => return self.report(Some(err)),
-            }
-            let request = Request::Overview {
-                filter,
-                buckets: HISTOGRAM_BUCKETS,
-                facet_limit: FACET_VALUES,
-            };
-            match worker_client::request(request).await {
-                Ok(Response::Overview(overview)) if current_stats() => {
-                    if replace {
-                        timing::measure("trawl:refresh", "trawl:search-start");
-                    }
-                    self.overview.set(Some(overview))
-                }
-                Ok(_) | Err(WorkerError::Query { .. }) => {}
-                Err(err) => self.report(Some(err)),
+            self.answer_search(filter, order, replace, current, current_stats)
+                .await;
+            // A newer search sends its own when its answers are shown.
+            if current_stats() {
+                self.shown();
             }
         });
+    }
+
+    /// Asks for a search's answers and shows those still current: see [`Self::search`].
+    async fn answer_search(
+        self,
+        filter: Filter,
+        order: Order,
+        replace: bool,
+        current: impl Fn() -> bool + Copy + 'static,
+        current_stats: impl Fn() -> bool + Copy,
+    ) {
+        if replace {
+            let request = Request::Search {
+                filter: filter.clone(),
+                order,
+                cursor: Cursor::Start,
+                limit: PAGE_ROWS,
+            };
+            timing::mark("trawl:search-start");
+            match worker_client::request(request).await {
+                Ok(Response::Page(page)) if current() => {
+                    timing::measure("trawl:search", "trawl:search-start");
+                    if !page.rows.is_empty() {
+                        timing::mark_once("trawl:first-results");
+                    }
+                    self.query_error.set(None);
+                    self.show_first_page(page.rows, page.more, current);
+                }
+                Err(WorkerError::Query { column, message }) if current() => {
+                    self.query_error.set(Some((column, message)));
+                    return;
+                }
+                Ok(_) => return,
+                Err(err) => return self.report(Some(err)),
+            }
+        }
+        match worker_client::request(Request::Count {
+            filter: filter.clone(),
+        })
+        .await
+        {
+            Ok(Response::Count { total }) if current_stats() => self.total.set(Some(total)),
+            Ok(_) => return,
+            Err(WorkerError::Query { .. }) => return,
+            Err(err) => return self.report(Some(err)),
+        }
+        let request = Request::Overview {
+            filter,
+            buckets: HISTOGRAM_BUCKETS,
+            facet_limit: FACET_VALUES,
+        };
+        match worker_client::request(request).await {
+            Ok(Response::Overview(overview)) if current_stats() => {
+                if replace {
+                    timing::measure("trawl:refresh", "trawl:search-start");
+                }
+                self.overview.set(Some(overview))
+            }
+            Ok(_) | Err(WorkerError::Query { .. }) => {}
+            Err(err) => self.report(Some(err)),
+        }
+    }
+
+    /// Tells the worker that the answers just set are painted (after the next frame; at once
+    /// in a hidden tab, which paints none), so that an import it held back for them goes on.
+    fn shown(self) {
+        let send = || {
+            spawn_local(async {
+                let _ = worker_client::request(Request::Shown).await;
+            })
+        };
+        let hidden = web_sys::window()
+            .and_then(|window| window.document())
+            .is_some_and(|document| document.hidden());
+        if hidden {
+            send();
+        } else {
+            request_animation_frame(move || set_timeout(send, std::time::Duration::ZERO));
+        }
     }
 
     /// Shows a search's first page over two frames: a screenful of rows now, the rest in the

@@ -30,6 +30,8 @@ const BATCH_BYTES: u64 = 4 << 20;
 /// How far a download is kept ahead of the import: a batch, two of the largest frames, and
 /// the reader's own read-ahead.
 const DOWNLOAD_AHEAD: usize = 16 << 20;
+/// How often an import held back for the app to paint looks whether it was let go.
+const HOLD_POLL_MS: f64 = 4.0;
 
 /// A running import's or export's cancel switch, shared between it and the request that stops
 /// it.
@@ -305,11 +307,14 @@ async fn import_segment(
             Err(err) => return Err(import_failed(file, err)),
         }
         // Back to the event loop: queries sent meanwhile are answered now; and if one of them
-        // was a search, its page is given a moment to render.
+        // was a first page or a total, the next batch waits for the app to paint the answers.
         TimeoutFuture::new(0).await;
-        let pause = service.borrow().import_pause_ms();
-        if pause > 0.0 {
-            TimeoutFuture::new(pause.ceil() as u32).await;
+        loop {
+            let hold = service.borrow().import_hold_ms();
+            if hold <= 0.0 {
+                break;
+            }
+            TimeoutFuture::new(hold.min(HOLD_POLL_MS).ceil() as u32).await;
         }
     }
     let report = import.report();

@@ -47,16 +47,18 @@ pub(crate) struct Service {
     /// Held by the running import; the next one waits its turn.
     import_turn: Rc<Mutex<()>>,
     /// Until when (the worker's clock, ms) a running import holds back its next batch: set
-    /// as a search's first page is answered. See [`PAINT_PAUSE_MS`].
-    import_paused_until: f64,
+    /// as a first page or a total is answered, cleared when the app says it has shown the
+    /// answers ([`Request::Shown`]). See [`HOLD_FOR_PAINT_MS`].
+    import_held_until: f64,
 }
 
-/// How long an import holds back after a search's first page is answered: about two frames,
-/// for the page to render and the count and overview that follow it to be answered. On a
-/// machine of two cores the import's batches would otherwise take the core the page's
-/// rendering needs (traced: 22 ms of the main thread's CPU spread over 67 ms of clock). The app
-/// refreshes its results at most every 0.7 s during an import: it costs the import about 5%.
-const PAINT_PAUSE_MS: f64 = 40.0;
+/// The longest a running import holds back after a first page or a total is answered, waiting
+/// for the app to paint the answers ([`Request::Shown`]). On a machine of two cores the
+/// import's batches would otherwise take the core the rendering needs: traced, 22 ms of the
+/// main thread's CPU spread over 97 ms of clock at the first results, when a fixed pause of
+/// 40 ms had ended before the page was laid out. The app refreshes its results at most every
+/// 0.7 s during an import, and says it has painted within a frame or two of the last answer.
+const HOLD_FOR_PAINT_MS: f64 = 300.0;
 
 enum Phase {
     Opening,
@@ -71,7 +73,7 @@ impl Service {
             imports: HashMap::new(),
             exports: HashMap::new(),
             import_turn: Rc::new(Mutex::new(())),
-            import_paused_until: 0.0,
+            import_held_until: 0.0,
         }
     }
 
@@ -101,9 +103,10 @@ impl Service {
         }
     }
 
-    /// Milliseconds a running import should wait before its next batch.
-    pub(crate) fn import_pause_ms(&self) -> f64 {
-        (self.import_paused_until - import::now()).max(0.0)
+    /// Milliseconds a running import should still wait before its next batch (it may be
+    /// released sooner: ask again).
+    pub(crate) fn import_hold_ms(&self) -> f64 {
+        (self.import_held_until - import::now()).max(0.0)
     }
 
     /// The open store, or why there is none.
@@ -160,16 +163,16 @@ impl Service {
                 return;
             }
             request => {
-                let first_page = matches!(
+                let holds_import = matches!(
                     request,
                     Request::Search {
                         cursor: Cursor::Start,
                         ..
-                    }
+                    } | Request::Count { .. }
                 );
                 let result = Self::answer(this, request).await;
-                if first_page && result.is_ok() {
-                    this.borrow_mut().import_paused_until = import::now() + PAINT_PAUSE_MS;
+                if holds_import && result.is_ok() {
+                    this.borrow_mut().import_held_until = import::now() + HOLD_FOR_PAINT_MS;
                 }
                 outbox.send(&FromWorker::Reply { id, result });
                 return;
@@ -260,6 +263,10 @@ impl Service {
                         .store()?
                         .set_setting(&key, &value)
                         .map_err(store_error)?;
+                    Response::Done
+                }
+                Request::Shown => {
+                    service.import_held_until = 0.0;
                     Response::Done
                 }
                 Request::CancelImport { import } => {

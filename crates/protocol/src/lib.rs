@@ -22,7 +22,7 @@ pub use results::{
 };
 
 /// Version of the message shapes below. Bump it on any change that an older peer would misread.
-pub const PROTOCOL_VERSION: u32 = 5;
+pub const PROTOCOL_VERSION: u32 = 6;
 
 /// Correlates a [`Request`] with its reply. Unique per app session.
 pub type RequestId = u64;
@@ -50,7 +50,8 @@ pub enum Request {
     /// Stop the import started by request `import` after its current batch; what it
     /// committed stays. Replies [`Response::Done`] even if that import already ended.
     CancelImport { import: RequestId },
-    /// A page of the records matching `query` within `range`, in `order`, from `cursor`.
+    /// A page of the records matching `query` within `range`, in `order`, from `cursor`. A
+    /// first page ([`Cursor::Start`]) holds a running import back until [`Request::Shown`].
     Search {
         #[serde(flatten)]
         filter: Filter,
@@ -58,7 +59,8 @@ pub enum Request {
         cursor: Cursor,
         limit: u32,
     },
-    /// How many records match.
+    /// How many records match. Answering it holds a running import back, as a first page
+    /// does (see [`Request::Shown`]).
     Count {
         #[serde(flatten)]
         filter: Filter,
@@ -92,6 +94,11 @@ pub enum Request {
     /// Stop the bundle export started by request `export` (it then replies
     /// [`WorkerError::Cancelled`]). Replies [`Response::Done`] even if it already ended.
     CancelExport { export: RequestId },
+    /// The app has painted the answers to its last search or refresh. From the moment a
+    /// first page or a total is answered until this arrives (or a few hundred milliseconds
+    /// pass), a running import holds back its next batch, so that rendering the answers has a
+    /// core to itself on a small machine. Replies [`Response::Done`].
+    Shown,
     /// The first `limit` records matching, in `order`, as JSON lines (the objects
     /// `trawl query --json` prints), for the app to save as a file.
     Export {
