@@ -377,6 +377,7 @@ mod tests {
             },
             Request::CancelImport { import: 3 },
             Request::CancelExport { export: 4 },
+            Request::Shown,
             Request::Search {
                 filter: Filter {
                     query: "level:error timeout".into(),
