@@ -282,6 +282,20 @@ async fn measure(
         scroll["rows"].as_f64().unwrap_or(0.0) / scroll["seconds"].as_f64().unwrap_or(1.0)
     );
     print_frames("frames while scrolling", &scroll_frames);
+    let grew: Vec<bool> = serde_json::from_value(scroll["grew"].clone())?;
+    let pages = grew.iter().filter(|&&g| g).count();
+    let missed_by_page = scroll_frames
+        .iter()
+        .enumerate()
+        .filter(|&(at, &ms)| {
+            ms > MISSED_FRAME_MS && (grew[at] || at.checked_sub(1).is_some_and(|i| grew[i]))
+        })
+        .count();
+    println!(
+        "  {pages} pages of rows arrived; {missed_by_page} of the frames over \
+         {MISSED_FRAME_MS} ms came in or right after a frame that took one in"
+    );
+    print_scroll_work(&scroll, &scroll_frames);
     let list_height = browser
         .script(
             "return document.querySelector('[data-testid=results]').clientHeight",
@@ -859,6 +873,7 @@ async fn frame_baseline(browser: &Browser, list_height: f64, rows: u64) -> Resul
         "baseline, a plain-DOM virtual list scrolled the same way",
         &plain_frames,
     );
+    print_scroll_work(&plain, &plain_frames);
     Ok(json!({
         "idle_frames": frame_summary(&idle),
         "plain_list_scroll_frames": frame_summary(&plain_frames),
@@ -866,22 +881,41 @@ async fn frame_baseline(browser: &Browser, list_height: f64, rows: u64) -> Resul
 }
 
 /// Scrolls the result list down until `rows` rows have passed, a screenful per frame, as a
-/// fast fling would (pages load as it goes); returns the frame deltas, rows and seconds.
+/// fast fling would (pages load as it goes); returns the frame deltas, whether a page of rows
+/// came in before each frame, the rows and the seconds.
 async fn scroll_through(browser: &Browser, rows: u64) -> Result<Value> {
     browser
         .script(
             "const rows = arguments[0];
              const list = document.querySelector('[data-testid=results]');
              const rowHeight = 22, target = rows * rowHeight;
-             const frames = [];
-             let last = performance.now();
+             const frames = [], grew = [], work = [];
+             let last = performance.now(), height = null, scrollStart = 0, scrollMs = 0;
              const start = last;
              window.__scrolled = null;
+             // The list's scroll handlers: from the first (capturing at the window) to the
+             // last (registered after the page's own).
+             window.addEventListener('scroll', () => { scrollStart = performance.now(); },
+               { capture: true });
+             list.addEventListener('scroll', () => { scrollMs = performance.now() - scrollStart; });
              const tick = (now) => {
                frames.push(now - last); last = now;
+               // Main-thread work in this frame: the scroll handlers, how late in the frame this
+               // callback ran, and what ran after it until the next task (the rest of the
+               // frame's callbacks, style, layout and paint, and tasks queued before).
+               const entry = { scroll: scrollMs, late: performance.now() - now, after: null };
+               scrollMs = 0; work.push(entry);
+               const called = performance.now();
+               setTimeout(() => { entry.after = performance.now() - called; }, 0);
+               // A page of rows came in since the last frame if the list's spacer grew (read
+               // from its style, which forces no layout).
+               const spacer = list.firstElementChild?.style.height ?? null;
+               grew.push(height !== null && spacer !== height); height = spacer;
                list.scrollTop = Math.min(list.scrollTop + list.clientHeight, target);
                if (list.scrollTop + list.clientHeight >= target || now - start > 600000) {
-                 window.__scrolled = { frames: frames.slice(1), seconds: (now - start) / 1000,
+                 window.__scrolled = { frames: frames.slice(1), grew: grew.slice(1),
+                   work: work.slice(1),
+                   seconds: (now - start) / 1000,
                    rows: Math.round((list.scrollTop + list.clientHeight) / rowHeight) };
                } else {
                  requestAnimationFrame(tick);
@@ -900,6 +934,38 @@ async fn scroll_through(browser: &Browser, rows: u64) -> Result<Value> {
         ensure!(Instant::now() < deadline, "scrolling did not end");
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
+}
+
+/// Prints the main thread's work around each missed frame of a [`scroll_through`], and its
+/// medians over all frames.
+fn print_scroll_work(scroll: &Value, frames: &[f64]) {
+    let work = scroll["work"].as_array().cloned().unwrap_or_default();
+    let ms = |at: usize, what: &str| work.get(at).and_then(|w| w[what].as_f64()).unwrap_or(-1.0);
+    for (at, frame) in frames.iter().enumerate() {
+        if *frame > MISSED_FRAME_MS {
+            let before = at.saturating_sub(1);
+            println!(
+                "    {frame:.0} ms frame {at}: before it scroll {:.1} late {:.1} after {:.1}; \
+                 in it scroll {:.1} late {:.1} after {:.1}",
+                ms(before, "scroll"),
+                ms(before, "late"),
+                ms(before, "after"),
+                ms(at, "scroll"),
+                ms(at, "late"),
+                ms(at, "after"),
+            );
+        }
+    }
+    let median = |what: &str| {
+        let values: Vec<f64> = (0..work.len()).map(|at| ms(at, what)).collect();
+        percentile(&values, 50.0)
+    };
+    println!(
+        "    all frames, medians: scroll {:.1} late {:.1} after {:.1}",
+        median("scroll"),
+        median("late"),
+        median("after")
+    );
 }
 
 fn percentile(values: &[f64], p: f64) -> f64 {

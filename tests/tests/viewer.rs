@@ -290,6 +290,22 @@ async fn the_keyboard_moves_through_results_and_opens_the_detail() {
                 t == want[0].1
             })
             .await?;
+        // The list marks the cursor's row and the selected record, and highlights the phrase.
+        let marked = browser
+            .script(
+                "const rows = [...document.querySelectorAll('[data-testid=row]')];
+                 const having = (name) => rows.filter(r => r.classList.contains(name))
+                     .map(r => r.dataset.index);
+                 const first = rows.find(r => r.dataset.index === '0');
+                 return [having('cursor'), having('selected'),
+                         [...first.querySelectorAll('mark')].map(m => m.textContent)];",
+                vec![],
+            )
+            .await?;
+        ensure!(
+            marked == json!([["0"], ["0"], ["Failed password"]]),
+            "cursor rows, selected rows, marks in the first row: {marked}"
+        );
         browser.press("\u{E00C}").await?; // Esc closes the detail
         browser.wait_gone("detail").await?;
         // `?` opens the syntax help.
