@@ -253,6 +253,10 @@ impl Session {
                     }
                     self.query_error.set(None);
                     self.show_first_page(page.rows, page.more, current);
+                    // The total and overview are asked for once the rows are on screen: the
+                    // worker's work for them (and V8 compiling it, the first time) would
+                    // otherwise take the cores the first results' frame needs.
+                    painted().await;
                 }
                 Err(WorkerError::Query { column, message }) if current() => {
                     self.query_error.set(Some((column, message)));
@@ -289,22 +293,13 @@ impl Session {
         }
     }
 
-    /// Tells the worker that the answers just set are painted (after the next frame; at once
-    /// in a hidden tab, which paints none), so that an import it held back for them goes on.
+    /// Tells the worker that the answers just set are painted, so that an import it held back
+    /// for them goes on.
     fn shown(self) {
-        let send = || {
-            spawn_local(async {
-                let _ = worker_client::request(Request::Shown).await;
-            })
-        };
-        let hidden = web_sys::window()
-            .and_then(|window| window.document())
-            .is_some_and(|document| document.hidden());
-        if hidden {
-            send();
-        } else {
-            request_animation_frame(move || set_timeout(send, std::time::Duration::ZERO));
-        }
+        spawn_local(async {
+            painted().await;
+            let _ = worker_client::request(Request::Shown).await;
+        });
     }
 
     /// Shows a search's first page over two frames: a screenful of rows now, the rest in the
@@ -732,4 +727,26 @@ fn bundle_archive(
             message: format!("unexpected answer: {other:?}"),
         }),
     }
+}
+
+/// Resolves once what was just set is painted: after the next frame (in a task after it, so the
+/// frame's style, layout and paint are done), or at once in a hidden tab, which paints none.
+async fn painted() {
+    let hidden = web_sys::window()
+        .and_then(|window| window.document())
+        .is_some_and(|document| document.hidden());
+    if hidden {
+        return;
+    }
+    let (done, frame) = futures::channel::oneshot::channel::<()>();
+    request_animation_frame(move || {
+        set_timeout(
+            move || {
+                let _ = done.send(());
+            },
+            std::time::Duration::ZERO,
+        );
+    });
+    // The sender is dropped unsent only if the page goes away: nothing is waiting then.
+    let _ = frame.await;
 }
