@@ -13,6 +13,8 @@ use trawl_protocol::{
 
 use crate::{format, worker_client};
 
+/// The longest [`painted`] waits for a frame.
+const PAINT_WAIT_MAX: std::time::Duration = std::time::Duration::from_millis(100);
 /// Rows of the first page of results: small, so it comes back fast.
 const PAGE_ROWS: u32 = 200;
 /// Rows of a first page shown in the frame it arrives in: a screenful.
@@ -730,7 +732,8 @@ fn bundle_archive(
 }
 
 /// Resolves once what was just set is painted: after the next frame (in a task after it, so the
-/// frame's style, layout and paint are done), or at once in a hidden tab, which paints none.
+/// frame's style, layout and paint are done), at once in a hidden tab, which paints none, and
+/// after [`PAINT_WAIT_MAX`] at most (a frame may never come: an iframe hidden by its host).
 async fn painted() {
     let hidden = web_sys::window()
         .and_then(|window| window.document())
@@ -739,14 +742,15 @@ async fn painted() {
         return;
     }
     let (done, frame) = futures::channel::oneshot::channel::<()>();
-    request_animation_frame(move || {
-        set_timeout(
-            move || {
-                let _ = done.send(());
-            },
-            std::time::Duration::ZERO,
-        );
-    });
+    let done = std::rc::Rc::new(std::cell::Cell::new(Some(done)));
+    let send = move || {
+        if let Some(done) = done.take() {
+            let _ = done.send(());
+        }
+    };
+    let after_frame = send.clone();
+    request_animation_frame(move || set_timeout(after_frame, std::time::Duration::ZERO));
+    set_timeout(send, PAINT_WAIT_MAX);
     // The sender is dropped unsent only if the page goes away: nothing is waiting then.
     let _ = frame.await;
 }
