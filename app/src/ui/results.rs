@@ -172,7 +172,7 @@ pub fn Results() -> impl IntoView {
 }
 
 /// How rows are marked and shown: the cursor's row index, the selected record, UTC or local time.
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Clone, Copy)]
 struct Look {
     cursor: Option<usize>,
     selected: Option<i64>,
