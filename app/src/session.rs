@@ -117,7 +117,29 @@ pub struct Session {
     /// Identifies the newest total, histogram and facets.
     stats_generation: StoredValue<u64>,
     loading_more: StoredValue<bool>,
-    last_refresh: StoredValue<f64>,
+    last_refresh: StoredValue<Refreshed>,
+}
+
+/// The last refresh of the results for an import's new records.
+#[derive(Clone, Copy, Default)]
+struct Refreshed {
+    at_ms: f64,
+    import: Option<RequestId>,
+    /// The import's records committed by then.
+    records: u64,
+}
+
+impl Refreshed {
+    /// Whether `progress` brings records to show: an import's first ones at once, and then
+    /// more of them [`REFRESH_EVERY_MS`] after the last refresh.
+    fn due(&self, progress: &ImportProgress, now: f64) -> bool {
+        let before = if self.import == Some(progress.import) {
+            self.records
+        } else {
+            0
+        };
+        progress.records > before && (before == 0 || now - self.at_ms >= REFRESH_EVERY_MS)
+    }
 }
 
 impl Session {
@@ -152,7 +174,7 @@ impl Session {
             generation: StoredValue::new(0),
             stats_generation: StoredValue::new(0),
             loading_more: StoredValue::new(false),
-            last_refresh: StoredValue::new(0.0),
+            last_refresh: StoredValue::new(Refreshed::default()),
         }
     }
 
@@ -600,16 +622,26 @@ impl Session {
         });
     }
 
-    /// Takes an import's progress; refreshes the results now and then meanwhile.
+    /// Takes an import's progress; refreshes the results when its first records are in, and
+    /// then at most every [`REFRESH_EVERY_MS`] while more come.
     pub fn progress(self, progress: ImportProgress) {
+        let now = now_ms();
+        let due = self
+            .last_refresh
+            .with_value(|last| last.due(&progress, now));
+        if due {
+            self.last_refresh.set_value(Refreshed {
+                at_ms: now,
+                import: Some(progress.import),
+                records: progress.records,
+            });
+        }
         self.imports.update(|list| {
             if let Some(import) = list.iter_mut().find(|i| i.id == progress.import) {
                 import.progress = Some(progress);
             }
         });
-        let now = now_ms();
-        if now - self.last_refresh.get_value() >= REFRESH_EVERY_MS {
-            self.last_refresh.set_value(now);
+        if due {
             self.data_version.update(|v| *v += 1);
         }
     }

@@ -1282,6 +1282,14 @@ async fn a_cancelled_import_keeps_what_it_stored_and_opening_again_finishes_it()
                 t.contains(" records ·") && !t.contains(": 0 records")
             })
             .await?;
+        // They are listed while the rest still comes in.
+        browser
+            .wait_text("row", "a first row", |t| !t.is_empty())
+            .await?;
+        ensure!(
+            browser.text("import-progress").await?.is_some(),
+            "the import ended before its first records were listed"
+        );
         browser.click("cancel-import").await?;
         browser.wait_gone("import-progress").await?;
         let total = browser

@@ -33,6 +33,11 @@ pub struct ImportOptions {
     /// Records per transaction. Bigger batches import faster; progress, cancellation and the
     /// work lost to a failure come in batches of this size.
     pub batch_records: usize,
+    /// Records in the first batch of a segment, if not [`batch_records`](Self::batch_records);
+    /// the batches after it double in size up to `batch_records`. A viewer importing a bundle
+    /// shows its first records once the first batch is committed, and answers the query for
+    /// them between batches: small first batches show them sooner.
+    pub first_batch_records: Option<usize>,
     /// A batch also ends once its frames span this many bytes of the segment, so one step of a
     /// [`SegmentImport`] reads less than this much plus two frames: what a caller that streams
     /// the segment in must have buffered ahead.
@@ -43,6 +48,7 @@ impl Default for ImportOptions {
     fn default() -> Self {
         Self {
             batch_records: 20_000,
+            first_batch_records: None,
             batch_bytes: u64::MAX,
         }
     }
@@ -135,7 +141,11 @@ impl Store {
             reader: Some(reader),
             file: file.to_owned(),
             next_seq,
-            batch_records: options.batch_records.max(1),
+            batch_records: options
+                .first_batch_records
+                .unwrap_or(options.batch_records)
+                .max(1),
+            full_batch_records: options.batch_records.max(1),
             batch_bytes: options.batch_bytes,
             offset: 0,
             batch: Batch {
@@ -253,7 +263,10 @@ pub struct SegmentImport<R: Read> {
     file: String,
     /// The next record sequence the store needs from this segment.
     next_seq: u64,
+    /// Records in the batch being read: from the first batch's size, doubling after each
+    /// commit up to `full_batch_records`.
     batch_records: usize,
+    full_batch_records: usize,
     batch_bytes: u64,
     /// Offset of the last frame read.
     offset: u64,
@@ -336,6 +349,7 @@ impl<R: Read> SegmentImport<R> {
         if let Some(next) = self.batch.commit(store, &self.file)? {
             self.next_seq = next;
         }
+        self.batch_records = (self.batch_records * 2).min(self.full_batch_records);
         self.report.imported = self.batch.committed;
         Ok(Progress {
             file: self.file.clone(),

@@ -25,6 +25,28 @@ fn small_batches() -> ImportOptions {
     }
 }
 
+#[test]
+fn batches_grow_from_the_first_batch_size_to_the_full_size() {
+    let records = data::parse("OpenSSH_2k.log", OPENSSH);
+    let bytes = data::segment(1, 0, 0, &records, 50);
+    let mut store = Store::open_in_memory().unwrap();
+    let options = ImportOptions {
+        batch_records: 1000,
+        first_batch_records: Some(100),
+        ..ImportOptions::default()
+    };
+    let mut committed = Vec::new();
+    store
+        .import_segment("b", "seg-0", &bytes[..], options, &mut |p| {
+            committed.push(p.records);
+            Flow::Continue
+        })
+        .unwrap();
+    // Frames of 50 records: batches of 100, 200, 400, 800, then the 500 left.
+    assert_eq!(committed, [100, 300, 700, 1500, 2000]);
+    assert_eq!(count(&store, "SELECT count(*) FROM records"), 2000);
+}
+
 fn import(store: &mut Store, file: &str, bytes: &[u8]) -> crate::SegmentReport {
     store
         .import_segment("b", file, bytes, small_batches(), &mut |_| Flow::Continue)
@@ -199,6 +221,7 @@ fn a_step_reads_at_most_its_batch_bytes_and_one_frame() {
     let options = ImportOptions {
         batch_records: 100_000,
         batch_bytes: 4096,
+        ..ImportOptions::default()
     };
     let mut import = store
         .begin_segment("b", "seg-0", &bytes[..], options)
