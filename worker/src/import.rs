@@ -24,9 +24,10 @@ use crate::{service::Service, Outbox};
 /// second (the first results appear quickly and the worker answers queries in between), big
 /// enough that transaction overhead stays small.
 const BATCH_RECORDS: usize = 10_000;
-/// Records in a segment's first batch; the batches after it double up to [`BATCH_RECORDS`].
-/// The first results show once the first batch is in, and the app's query for them waits for
-/// the batch running when it comes; a freshly loaded page runs both on V8's baseline code.
+/// Records in the first batch of an import's first segment that adds any; the batches after
+/// it double up to [`BATCH_RECORDS`]. The first results show once the first batch is in, and
+/// the app's query for them waits for the batch running when it comes; a freshly loaded page
+/// runs both on V8's baseline code.
 const FIRST_BATCH_RECORDS: usize = 2_000;
 /// A batch also ends after this many bytes of segment, so a step reads less than this plus
 /// two frames (a frame is a block of about 256 KiB, or one record of up to 4 MiB).
@@ -266,7 +267,8 @@ async fn import_segment(
     }
     let options = ImportOptions {
         batch_records: BATCH_RECORDS,
-        first_batch_records: Some(FIRST_BATCH_RECORDS),
+        // Only the import's first records wait to be shown.
+        first_batch_records: (summary.imported == 0).then_some(FIRST_BATCH_RECORDS),
         batch_bytes: BATCH_BYTES,
     };
     let began = service
