@@ -117,7 +117,7 @@ pub struct Closed {
 }
 
 /// Records queued by one call, already in block form (each record length-prefixed).
-#[derive(Debug)]
+#[derive(Debug, Default)]
 struct Chunk {
     block_bytes: Vec<u8>,
     /// Per record: encoded length (with its prefix), time and level.
@@ -167,14 +167,44 @@ struct Shared {
     io: Mutex<Io>,
     /// Wakes the background thread.
     work: Condvar,
+    /// Chunks the leader has written, emptied for the next calls to fill (at most
+    /// [`SPARE_CHUNKS`]): a batch encodes into memory already mapped, where a fresh buffer
+    /// for every call meant page faults and zeroed pages for every batch of an ingest.
+    spare: Mutex<Vec<Chunk>>,
     options: Options,
 }
+
+/// How many written chunks [`Shared::spare`] keeps.
+const SPARE_CHUNKS: usize = 4;
+/// A chunk holding more than this is freed, not kept.
+const SPARE_CHUNK_BYTES: usize = 4 << 20;
 
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, State> {
         // Every update of the state is a plain assignment: a panic elsewhere cannot leave it
         // half-changed, so a poisoned lock is still usable.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// An empty chunk, written before if one is spare.
+    fn empty_chunk(&self) -> Chunk {
+        let mut spare = self.spare.lock().unwrap_or_else(|e| e.into_inner());
+        spare.pop().unwrap_or_default()
+    }
+
+    /// Keeps written chunks for [`Shared::empty_chunk`].
+    fn recycle(&self, chunks: Vec<Chunk>) {
+        let mut spare = self.spare.lock().unwrap_or_else(|e| e.into_inner());
+        for mut chunk in chunks {
+            if spare.len() == SPARE_CHUNKS {
+                break;
+            }
+            if chunk.block_bytes.capacity() <= SPARE_CHUNK_BYTES {
+                chunk.block_bytes.clear();
+                chunk.records.clear();
+                spare.push(chunk);
+            }
+        }
     }
 
     fn wait<'a>(&self, condvar: &Condvar, guard: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
@@ -257,6 +287,7 @@ impl Shared {
                 let mut io = self.io.lock().unwrap_or_else(|e| e.into_inner());
                 io.write(&round, &self.options)
             };
+            self.recycle(round.chunks);
             st = self.lock();
             match result {
                 Ok(segment_fresh) => {
@@ -404,6 +435,7 @@ impl Writer {
                 block: BlockBuilder::default(),
             }),
             work: Condvar::new(),
+            spare: Mutex::new(Vec::new()),
             options,
         });
         let background = {
@@ -442,10 +474,9 @@ impl Writer {
     /// Appends `records` in order, as one group; returns the first and last sequence numbers
     /// they got. Durability as for [`Writer::append`], for the last record (and so for all).
     pub fn append_all(&self, records: &[Record]) -> Result<(u64, u64), WriterError> {
-        let mut chunk = Chunk {
-            block_bytes: Vec::with_capacity(records.len() * 256),
-            records: Vec::with_capacity(records.len()),
-        };
+        let mut chunk = self.shared.empty_chunk();
+        chunk.block_bytes.reserve(records.len() * 256);
+        chunk.records.reserve(records.len());
         for r in records {
             let start = chunk.block_bytes.len();
             BlockBuilder::encode_into(r, &mut chunk.block_bytes);
