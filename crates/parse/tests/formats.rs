@@ -160,6 +160,29 @@ fn nested_and_alternative_trace_fields() {
 }
 
 #[test]
+fn json_strings_are_unescaped_in_mapped_fields_and_kept_as_written_in_the_rest() {
+    let (_, r) = auto(concat!(
+        r#"{"msg":"disk \"sda\" at 97%\t\u00e9","level":"warn","service":"db","#,
+        r#""host":"n\u0031","ts":"2024-03-08T14:02:47Z","path":"C:\\tmp","plain":"x"}"#,
+        "\n",
+        r#"{"msg":"","level":"info","service":"a b","note":"\""}"#,
+    ));
+    assert_eq!(r[0].message, "disk \"sda\" at 97%\té");
+    assert_eq!(
+        (r[0].service.as_deref(), r[0].host.as_deref(), r[0].level),
+        (Some("db"), Some("n1"), Some(Level::Warn))
+    );
+    assert_eq!(r[0].ts_nanos, ts("2024-03-08T14:02:47Z"));
+    assert_eq!(fields(&r[0])["path"], "C:\\tmp");
+    assert_eq!(fields(&r[0])["plain"], "x");
+    assert_eq!(
+        (r[1].message.as_str(), r[1].service.as_deref()),
+        ("", Some("a b"))
+    );
+    assert_eq!(fields(&r[1])["note"], "\"");
+}
+
+#[test]
 fn opentelemetry_json_becomes_one_record_per_log_record() {
     let line = r#"{"resourceLogs":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"cart"}},{"key":"host.name","value":{"stringValue":"n1"}}]},"scopeLogs":[{"scope":{"name":"lib"},"logRecords":[{"timeUnixNano":"1709906567000000000","severityNumber":17,"severityText":"ERROR","body":{"stringValue":"first"},"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174","attributes":[{"key":"user","value":{"intValue":"42"}}]},{"timeUnixNano":"1709906568000000000","severityNumber":9,"body":{"stringValue":"second"}}]}]}]}"#;
     let (format, records) = auto(line);
