@@ -91,18 +91,10 @@ impl BlockBuilder {
     /// Appends `record` to `out` in block form (length-prefixed), ready for
     /// [`BlockBuilder::push_block_bytes`].
     pub fn encode_into(record: &Record, out: &mut Vec<u8>) {
-        // Encode behind a one-byte length slot, then make room if the length needs more.
-        let start = out.len();
-        out.push(0);
+        let len = record.encoded_len();
+        put_varint(out, len as u64);
+        out.reserve(len);
         record.encode(out);
-        let len = out.len() - start - 1;
-        if len < 0x80 {
-            out[start] = len as u8;
-        } else {
-            let mut prefix = Vec::with_capacity(10);
-            put_varint(&mut prefix, len as u64);
-            out.splice(start..start + 1, prefix);
-        }
     }
 
     /// Adds one record given in block form, as [`BlockBuilder::encode_into`] writes it.

@@ -133,38 +133,51 @@ impl Record {
         }
     }
 
-    /// Appends the encoding of `self` to `out`.
+    /// Appends the encoding of `self` to `out`: exactly [`Record::encoded_len`] bytes.
     pub fn encode(&self, out: &mut Vec<u8>) {
-        let mut field = |tag: u64, bytes: &[u8]| {
+        self.each_field(|tag, bytes| {
             put_varint(out, tag);
             put_varint(out, bytes.len() as u64);
             out.extend_from_slice(bytes);
-        };
-        let text = |f: &mut dyn FnMut(u64, &[u8]), tag, value: &Option<String>| {
-            if let Some(v) = value {
-                f(tag, v.as_bytes());
+        });
+    }
+
+    /// How many bytes [`Record::encode`] appends.
+    pub fn encoded_len(&self) -> usize {
+        let mut len = 0;
+        self.each_field(|tag, bytes| {
+            len += varint_len(tag) + varint_len(bytes.len() as u64) + bytes.len();
+        });
+        len
+    }
+
+    /// Calls `field` with the tag and bytes of each field present, in encoding order.
+    fn each_field(&self, mut field: impl FnMut(u64, &[u8])) {
+        let ts = self.ts_nanos.map(i64::to_le_bytes);
+        let level = self.level.map(|l| [l.code()]);
+        let line = self.line.map(u64::to_le_bytes);
+        fn text(v: &Option<String>) -> Option<&[u8]> {
+            v.as_deref().map(str::as_bytes)
+        }
+        let known: [(u64, Option<&[u8]>); 13] = [
+            (tag::TS_NANOS, ts.as_ref().map(|b| &b[..])),
+            (tag::TS_TEXT, text(&self.ts_text)),
+            (tag::LEVEL, level.as_ref().map(|b| &b[..])),
+            (tag::LEVEL_TEXT, text(&self.level_text)),
+            (tag::MESSAGE, Some(self.message.as_bytes())),
+            (tag::SERVICE, text(&self.service)),
+            (tag::HOST, text(&self.host)),
+            (tag::TRACE_ID, text(&self.trace_id)),
+            (tag::SPAN_ID, text(&self.span_id)),
+            (tag::FIELDS, text(&self.fields)),
+            (tag::RAW, self.raw.as_deref()),
+            (tag::SOURCE, text(&self.source)),
+            (tag::LINE, line.as_ref().map(|b| &b[..])),
+        ];
+        for (tag, bytes) in known {
+            if let Some(bytes) = bytes {
+                field(tag, bytes);
             }
-        };
-        if let Some(ts) = self.ts_nanos {
-            field(tag::TS_NANOS, &ts.to_le_bytes());
-        }
-        text(&mut field, tag::TS_TEXT, &self.ts_text);
-        if let Some(level) = self.level {
-            field(tag::LEVEL, &[level.code()]);
-        }
-        text(&mut field, tag::LEVEL_TEXT, &self.level_text);
-        field(tag::MESSAGE, self.message.as_bytes());
-        text(&mut field, tag::SERVICE, &self.service);
-        text(&mut field, tag::HOST, &self.host);
-        text(&mut field, tag::TRACE_ID, &self.trace_id);
-        text(&mut field, tag::SPAN_ID, &self.span_id);
-        text(&mut field, tag::FIELDS, &self.fields);
-        if let Some(raw) = &self.raw {
-            field(tag::RAW, raw);
-        }
-        text(&mut field, tag::SOURCE, &self.source);
-        if let Some(line) = self.line {
-            field(tag::LINE, &line.to_le_bytes());
         }
         for (tag, bytes) in &self.unknown {
             field(*tag, bytes);
@@ -237,6 +250,11 @@ pub(crate) fn put_varint(out: &mut Vec<u8>, mut value: u64) {
         value >>= 7;
     }
     out.push(value as u8);
+}
+
+/// How many bytes [`put_varint`] writes for `value`.
+pub(crate) fn varint_len(value: u64) -> usize {
+    (64 - (value | 1).leading_zeros() as usize).div_ceil(7)
 }
 
 /// Takes an unsigned LEB128 varint off the front of `bytes`.
@@ -353,9 +371,15 @@ mod tests {
         }
 
         #[test]
+        fn encoded_len_is_the_length_of_the_encoding(record in arb_record()) {
+            prop_assert_eq!(record.encoded_len(), record.to_bytes().len());
+        }
+
+        #[test]
         fn varints_round_trip(value in any::<u64>()) {
             let mut out = Vec::new();
             put_varint(&mut out, value);
+            prop_assert_eq!(varint_len(value), out.len());
             let mut slice = out.as_slice();
             prop_assert_eq!(take_varint(&mut slice).unwrap(), value);
             prop_assert!(slice.is_empty());
