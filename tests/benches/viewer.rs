@@ -87,7 +87,16 @@ async fn main() -> Result<()> {
         "native import (trawl query, fresh store): {native_s:.2} s, {native_rate:.0} records/s"
     );
 
-    let server = Server::with_bundles(&trawl_bin(), &site_dir(), "/", &[&bundle])?;
+    // The bundle a returning visit opens: the same kind of log, written again.
+    let again_log = dir.path().join("again.log");
+    generate(&again_log, RETURNING_RECORDS)?;
+    let again = dir.path().join("again");
+    run(Command::new(trawl_bin())
+        .arg("ingest")
+        .arg("--out")
+        .arg(&again)
+        .arg(&again_log))?;
+    let server = Server::with_bundles(&trawl_bin(), &site_dir(), "/", &[&bundle, &again])?;
     let browser = match std::env::var("TRAWL_BENCH_TRACE") {
         Ok(categories) if !categories.is_empty() => {
             let categories = if categories == "1" {
@@ -139,45 +148,13 @@ async fn measure(
         .await?;
 
     let memory = MemorySampler::start(browser_renderer_pids);
-    let url = format!("{}?bundle=bundles/bench/", server.url());
-    browser.goto(&url).await?;
-    start_frame_recorder(browser).await?;
-    let deadline = Instant::now() + Duration::from_secs(3600);
-    let imported = loop {
-        let marks = marks(browser).await?;
-        if let Some(done) = marks.get("trawl:imported:bench") {
-            break (
-                marks.get("trawl:import-start:bench").copied(),
-                marks.get("trawl:first-results").copied(),
-                *done,
-            );
-        }
-        ensure!(
-            Instant::now() < deadline,
-            "the import did not end within an hour"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    };
-    let frames = stop_frame_recorder(browser).await?;
-    // The app's own start (its first mount, while the store worker compiles) comes before the
-    // import is asked for: its frames are counted apart.
-    let import_start = imported.0.context("no import-start mark")?;
-    let (start_frames, import_frames): (Vec<Frame>, Vec<Frame>) =
-        frames.into_iter().partition(|f| f.end < import_start);
-    let slow_import_frames: Vec<Frame> = import_frames
-        .iter()
-        .filter(|f| f.ms > MISSED_FRAME_MS)
-        .copied()
-        .collect();
-    let start_frames: Vec<f64> = start_frames.iter().map(|f| f.ms).collect();
-    let import_frames: Vec<f64> = import_frames.iter().map(|f| f.ms).collect();
+    let opened = open_link(browser, server, "bench").await?;
     let trace = browser.trace_events().await?;
     if !trace.is_empty() {
         print_trace(&trace)?;
     }
     let peak_memory = memory.stop();
-    let (first_results_ms, imported_ms) =
-        (imported.1.context("no first results mark")?, imported.2);
+    let (first_results_ms, imported_ms) = (opened.first_results, opened.imported);
     let total = browser.text("total").await?.unwrap_or_default();
     ensure!(
         total == format!("{} records", thousands(records)),
@@ -200,16 +177,7 @@ async fn measure(
         "browser import: {browser_rate:.0} records/s (incl. page start and fetch) = {:.2}x native",
         browser_rate / native_rate
     );
-    print_frames("frames while the app starts", &start_frames);
-    print_frames("frames during the import", &import_frames);
-    for frame in &slow_import_frames {
-        println!(
-            "  a {:.0} ms frame ended {:.0} ms after the import's start ({:+.0} ms from first results)",
-            frame.ms,
-            frame.end - import_start,
-            frame.end - first_results_ms
-        );
-    }
+    opened.print_frames();
     println!(
         "tab memory peak during the import: {:.0} MB private footprint ({:.0} MB RSS); \
          all renderers: {:.0} MB private ({:.0} MB RSS)",
@@ -356,6 +324,7 @@ async fn measure(
     );
     print_frames("frames during the export", &export_frames);
 
+    let returning = measure_returning(browser, server, records).await?;
     let dropped = measure_drop(browser, server, segments, records).await?;
     let baseline = frame_baseline(browser, list_height, SCROLL_ROWS.min(records)).await?;
 
@@ -364,8 +333,8 @@ async fn measure(
         "import_s": imported_ms / 1000.0,
         "import_records_per_s": browser_rate,
         "import_vs_native": browser_rate / native_rate,
-        "start_frames": frame_summary(&start_frames),
-        "import_frames": frame_summary(&import_frames),
+        "start_frames": frame_summary(&opened.start_frames()),
+        "import_frames": frame_summary(&opened.import_frames()),
         "tab_private_footprint_mb": mb(peak_memory.tab.private_footprint),
         "tab_rss_mb": mb(peak_memory.tab.rss),
         "all_renderers_private_footprint_mb": mb(peak_memory.all_renderers.private_footprint),
@@ -376,8 +345,113 @@ async fn measure(
         "export_records_per_s": export_rate,
         "export_vs_import": export_rate / browser_rate,
         "export_frames": frame_summary(&export_frames),
+        "returning": returning,
         "drop": dropped,
         "baseline": baseline,
+    }))
+}
+
+/// A page load that opens the link to the served bundle `name` (`?bundle=bundles/NAME/`) and
+/// waits for its import to end: the page's `trawl:*` marks and its frames meanwhile.
+struct LinkImport {
+    import_start: f64,
+    first_results: f64,
+    imported: f64,
+    frames: Vec<Frame>,
+}
+
+impl LinkImport {
+    /// The frames of the app's own start (its first mount, while the store worker compiles),
+    /// which come before the import is asked for.
+    fn start_frames(&self) -> Vec<f64> {
+        let start = self.frames.iter().filter(|f| f.end < self.import_start);
+        start.map(|f| f.ms).collect()
+    }
+
+    /// The frames from the import's start to its end.
+    fn import_frames(&self) -> Vec<f64> {
+        let import = self.frames.iter().filter(|f| f.end >= self.import_start);
+        import.map(|f| f.ms).collect()
+    }
+
+    /// Prints the frame figures of the start and of the import, and each missed frame of the
+    /// import with when it came.
+    fn print_frames(&self) {
+        print_frames("frames while the app starts", &self.start_frames());
+        print_frames("frames during the import", &self.import_frames());
+        let missed = self.frames.iter().filter(|f| f.end >= self.import_start);
+        for frame in missed.filter(|f| f.ms > MISSED_FRAME_MS) {
+            println!(
+                "  a {:.0} ms frame ended {:.0} ms after the import's start ({:+.0} ms from first \
+                 results)",
+                frame.ms,
+                frame.end - self.import_start,
+                frame.end - self.first_results
+            );
+        }
+    }
+}
+
+async fn open_link(browser: &Browser, server: &Server, name: &str) -> Result<LinkImport> {
+    browser
+        .goto(&format!("{}?bundle=bundles/{name}/", server.url()))
+        .await?;
+    start_frame_recorder(browser).await?;
+    let deadline = Instant::now() + Duration::from_secs(3600);
+    let marks = loop {
+        let marks = marks(browser).await?;
+        if marks.contains_key(&format!("trawl:imported:{name}")) {
+            break marks;
+        }
+        ensure!(
+            Instant::now() < deadline,
+            "the import of {name} did not end within an hour"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    let mark = |mark: &str| {
+        marks
+            .get(mark)
+            .copied()
+            .with_context(|| format!("no {mark} mark"))
+    };
+    Ok(LinkImport {
+        import_start: mark(&format!("trawl:import-start:{name}"))?,
+        first_results: mark("trawl:first-results")?,
+        imported: mark(&format!("trawl:imported:{name}"))?,
+        frames: stop_frame_recorder(browser).await?,
+    })
+}
+
+/// Records in the bundle a returning visit opens.
+const RETURNING_RECORDS: u64 = 100_000;
+
+/// A returning visit: the page loaded again at the same origin after the first import (which
+/// made V8 compile the worker's hot code with its optimizing tier, and Chrome cache that
+/// code), opening a link to another bundle of [`RETURNING_RECORDS`] records into the same
+/// store. From the page load to the first rows on screen (the records stored before) and to
+/// the import's end, and the frames meanwhile.
+async fn measure_returning(browser: &Browser, server: &Server, stored: u64) -> Result<Value> {
+    let opened = open_link(browser, server, "again").await?;
+    let total = browser.text("total").await?.unwrap_or_default();
+    ensure!(
+        total == format!("{} records", thousands(stored + RETURNING_RECORDS)),
+        "the viewer shows {total:?} after the returning visit's import"
+    );
+    let import_s = opened.imported / 1000.0;
+    println!(
+        "returning visit, link to another {} records: the stored records on screen {:.0} ms \
+         after opening the link; import ended at {import_s:.2} s",
+        thousands(RETURNING_RECORDS),
+        opened.first_results
+    );
+    opened.print_frames();
+    Ok(json!({
+        "records": RETURNING_RECORDS,
+        "stored_rows_ms": opened.first_results,
+        "import_s": import_s,
+        "start_frames": frame_summary(&opened.start_frames()),
+        "import_frames": frame_summary(&opened.import_frames()),
     }))
 }
 
