@@ -46,6 +46,7 @@ mod native {
                 let secs = import(&mut store, &segments);
                 report_import(&mut out, n, "memory", secs, None);
                 export_figures(&mut out, &store, n, &segments, secs);
+                added_import(&mut out, &mut store, n, secs);
                 let stepping = corpus_segments(n, Times::SteppingBack);
                 let mut store = Store::open_in_memory().expect("memory store");
                 let secs = import(&mut store, &stepping);
@@ -229,6 +230,31 @@ mod native {
                 json!(n as f64 / secs),
             );
         }
+    }
+
+    /// An import into the store that holds the first `n` records: a tenth as many records
+    /// more, from another bundle over the same hours (a second service's log of the same
+    /// incident), against the first import's rate.
+    fn added_import(out: &mut Map<String, Value>, store: &mut Store, n: usize, first_secs: f64) {
+        let added = n / 10;
+        let records: Vec<_> = Corpus::new(43).take(added).collect();
+        let bytes = segment(8, 0, 0, &records, 512);
+        let t = Instant::now();
+        store
+            .import_segment(
+                "added",
+                "seg-0",
+                &bytes[..],
+                ImportOptions::default(),
+                &mut |_| Flow::Continue,
+            )
+            .expect("import");
+        let rate = added as f64 / t.elapsed().as_secs_f64();
+        println!(
+            "{n:>10}  +{added} records of the same hours: {rate:.0} records/s ({:.2}x the first import)",
+            rate * first_secs / n as f64
+        );
+        out.insert(format!("import_added_{n}_records_per_s"), json!(rate));
     }
 
     fn report_import(

@@ -200,6 +200,13 @@ pub(crate) const MIGRATIONS: &[&str] = &[
          FROM source_minutes_v5 m LEFT JOIN sources s ON s.path = m.source;
      DROP TABLE source_minutes_v5;
      CREATE INDEX source_minutes_segment ON source_minutes(segment);",
+    // 7: FTS5 merges its segments 16 at a time (its most; default 4). Every import batch
+    // writes a new segment and FTS5 merges a level once it holds `automerge` segments, so
+    // each indexed term is rewritten about once per level: with 16 there are half as many
+    // levels. Adding 100,000 records to a 1M-record store went 1.3-1.5x faster (file store,
+    // 4 interleaved pairs), a fresh 1M import about 1.07x; the store held no more segments
+    // after either (9 against 10) and query latencies did not move.
+    "INSERT INTO records_fts(records_fts, rank) VALUES ('automerge', 16);",
 ];
 
 /// The schema version this build creates and understands.

@@ -28,6 +28,23 @@ fn fresh_store_is_migrated_and_has_fts5() {
 }
 
 #[test]
+fn the_full_text_index_merges_sixteen_segments_at_a_time() {
+    // What migration 7 sets. FTS5 keeps it in its config table; the merges it governs only
+    // begin once an import has written hundreds of index pages, so their speed is measured by
+    // the store benchmark (an import into a store that holds 1M records), not here.
+    let store = Store::open_in_memory().unwrap();
+    let automerge: i64 = store
+        .conn
+        .query_row(
+            "SELECT v FROM records_fts_config WHERE k = 'automerge'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(automerge, 16);
+}
+
+#[test]
 fn settings_round_trip_and_replace() {
     let store = Store::open_in_memory().unwrap();
     assert_eq!(store.setting("theme").unwrap(), None);
