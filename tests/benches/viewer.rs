@@ -426,10 +426,10 @@ async fn open_link(browser: &Browser, server: &Server, name: &str) -> Result<Lin
 /// Records in the bundle a returning visit opens.
 const RETURNING_RECORDS: u64 = 100_000;
 
-/// A returning visit: the page loaded again at the same origin after the first import (which
-/// made V8 compile the worker's hot code with its optimizing tier, and Chrome cache that
-/// code), opening a link to another bundle of [`RETURNING_RECORDS`] records into the same
-/// store. From the page load to the first rows on screen (the records stored before) and to
+/// A returning visit: the page loaded again at the same origin after the first import, opening
+/// a link to another bundle of [`RETURNING_RECORDS`] records into the same store. By then V8
+/// has compiled the worker's hot code with its optimizing tier, code Chrome may keep in its
+/// cache for the next load (the first visit's frames miss while V8 compiles it). From the page load to the first rows on screen (the records stored before) and to
 /// the import's end, and the frames meanwhile.
 async fn measure_returning(browser: &Browser, server: &Server, stored: u64) -> Result<Value> {
     let opened = open_link(browser, server, "again").await?;
