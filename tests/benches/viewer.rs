@@ -51,14 +51,7 @@ async fn main() -> Result<()> {
         .and_then(|v| v.replace('_', "").parse().ok())
         .unwrap_or(1_000_000);
     let dir = tempfile::tempdir()?;
-    let log = dir.path().join("app.log");
-    let raw_bytes = generate(&log, records)?;
-    let bundle = dir.path().join("bench");
-    run(Command::new(trawl_bin())
-        .arg("ingest")
-        .arg("--out")
-        .arg(&bundle)
-        .arg(&log))?;
+    let (bundle, raw_bytes) = ingest_generated(dir.path(), "bench", records)?;
     let bundle_bytes = dir_size(&bundle)?;
     println!(
         "bundle: {records} records, {:.1} MB of JSON lines -> {:.1} MB bundle",
@@ -88,14 +81,7 @@ async fn main() -> Result<()> {
     );
 
     // The bundle a returning visit opens: the same kind of log, written again.
-    let again_log = dir.path().join("again.log");
-    generate(&again_log, RETURNING_RECORDS)?;
-    let again = dir.path().join("again");
-    run(Command::new(trawl_bin())
-        .arg("ingest")
-        .arg("--out")
-        .arg(&again)
-        .arg(&again_log))?;
+    let (again, _) = ingest_generated(dir.path(), "again", RETURNING_RECORDS)?;
     let server = Server::with_bundles(&trawl_bin(), &site_dir(), "/", &[&bundle, &again])?;
     let browser = match std::env::var("TRAWL_BENCH_TRACE") {
         Ok(categories) if !categories.is_empty() => {
@@ -562,6 +548,20 @@ fn segment_names(bundle: &Path) -> Result<Vec<String>> {
         .collect();
     names.sort();
     Ok(names)
+}
+
+/// Generates `records` lines of log (see [`generate`]) in `dir` and ingests them into the
+/// bundle `dir/<name>`; returns the bundle's path and the log's size in bytes.
+fn ingest_generated(dir: &Path, name: &str, records: u64) -> Result<(std::path::PathBuf, u64)> {
+    let log = dir.join(format!("{name}.log"));
+    let raw_bytes = generate(&log, records)?;
+    let bundle = dir.join(name);
+    run(Command::new(trawl_bin())
+        .arg("ingest")
+        .arg("--out")
+        .arg(&bundle)
+        .arg(&log))?;
+    Ok((bundle, raw_bytes))
 }
 
 /// Writes `records` JSON lines like a service's structured log; returns the bytes written.
