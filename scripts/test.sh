@@ -19,6 +19,8 @@ cargo clippy --target wasm32-unknown-unknown -p trawl-bundle -p trawl-parse --li
 
 step "native tests"
 cargo test --locked
+# The app's logic that needs no browser (it builds natively too, for these tests).
+cargo test --locked -p trawl-app
 
 step "wasm tests in headless Chromium"
 WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-120}" \

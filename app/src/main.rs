@@ -4,6 +4,7 @@
 mod embed;
 mod format;
 mod platform;
+mod refresh_pace;
 mod session;
 mod ui;
 mod view_state;

@@ -11,7 +11,7 @@ use trawl_protocol::{
     Trace, WorkerError, WorkerState,
 };
 
-use crate::{format, worker_client};
+use crate::{format, refresh_pace::RefreshPace, worker_client};
 
 /// The longest [`painted`] waits for a frame.
 const PAINT_WAIT_MAX: std::time::Duration = std::time::Duration::from_millis(100);
@@ -25,8 +25,6 @@ const MORE_ROWS: u32 = 1000;
 const HISTOGRAM_BUCKETS: u32 = 120;
 /// Values per facet shown.
 const FACET_VALUES: u32 = 12;
-/// While an import runs, results refresh at most this often.
-const REFRESH_EVERY_MS: f64 = 700.0;
 
 /// A running import, as the app shows it.
 #[derive(Debug, Clone, PartialEq)]
@@ -117,29 +115,8 @@ pub struct Session {
     /// Identifies the newest total, histogram and facets.
     stats_generation: StoredValue<u64>,
     loading_more: StoredValue<bool>,
-    last_refresh: StoredValue<Refreshed>,
-}
-
-/// The last refresh of the results for an import's new records.
-#[derive(Clone, Copy, Default)]
-struct Refreshed {
-    at_ms: f64,
-    import: Option<RequestId>,
-    /// The import's records committed by then.
-    records: u64,
-}
-
-impl Refreshed {
-    /// Whether `progress` brings records to show: an import's first ones at once, and then
-    /// more of them [`REFRESH_EVERY_MS`] after the last refresh.
-    fn due(&self, progress: &ImportProgress, now: f64) -> bool {
-        let before = if self.import == Some(progress.import) {
-            self.records
-        } else {
-            0
-        };
-        progress.records > before && (before == 0 || now - self.at_ms >= REFRESH_EVERY_MS)
-    }
+    /// The searches' cost and the import records shown, which pace refreshes during imports.
+    refresh_pace: StoredValue<RefreshPace>,
 }
 
 impl Session {
@@ -174,7 +151,7 @@ impl Session {
             generation: StoredValue::new(0),
             stats_generation: StoredValue::new(0),
             loading_more: StoredValue::new(false),
-            last_refresh: StoredValue::new(Refreshed::default()),
+            refresh_pace: StoredValue::new(RefreshPace::default()),
         }
     }
 
@@ -242,9 +219,16 @@ impl Session {
         let stats = bump(self.stats_generation);
         let current = move || self.generation.get_value() == list;
         let current_stats = move || self.stats_generation.get_value() == stats;
+        let running = self
+            .refresh_pace
+            .try_update_value(|pace| pace.search_began(now_ms()));
         spawn_local(async move {
             self.answer_search(filter, order, replace, current, current_stats)
                 .await;
+            if let Some(running) = running {
+                self.refresh_pace
+                    .update_value(|pace| pace.search_ended(running, now_ms()));
+            }
             // A newer search sends its own when its answers are shown.
             if current_stats() {
                 self.shown();
@@ -623,18 +607,15 @@ impl Session {
     }
 
     /// Takes an import's progress; refreshes the results when its first records are in, and
-    /// then at most every [`REFRESH_EVERY_MS`] while more come.
+    /// then as often as [`RefreshPace`] finds worth the searches' cost while more come.
     pub fn progress(self, progress: ImportProgress) {
         let now = now_ms();
         let due = self
-            .last_refresh
-            .with_value(|last| last.due(&progress, now));
+            .refresh_pace
+            .with_value(|pace| pace.due(&progress, now));
         if due {
-            self.last_refresh.set_value(Refreshed {
-                at_ms: now,
-                import: Some(progress.import),
-                records: progress.records,
-            });
+            self.refresh_pace
+                .update_value(|pace| pace.refreshing(&progress));
         }
         self.imports.update(|list| {
             if let Some(import) = list.iter_mut().find(|i| i.id == progress.import) {
