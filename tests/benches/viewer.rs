@@ -164,6 +164,7 @@ async fn measure(
         browser_rate / native_rate
     );
     opened.print_frames();
+    let import_refreshes = opened.refresh_figures();
     println!(
         "tab memory peak during the import: {:.0} MB private footprint ({:.0} MB RSS); \
          all renderers: {:.0} MB private ({:.0} MB RSS)",
@@ -321,6 +322,7 @@ async fn measure(
         "import_vs_native": browser_rate / native_rate,
         "start_frames": frame_summary(&opened.start_frames()),
         "import_frames": frame_summary(&opened.import_frames()),
+        "import_refreshes": import_refreshes,
         "tab_private_footprint_mb": mb(peak_memory.tab.private_footprint),
         "tab_rss_mb": mb(peak_memory.tab.rss),
         "all_renderers_private_footprint_mb": mb(peak_memory.all_renderers.private_footprint),
@@ -344,6 +346,9 @@ struct LinkImport {
     first_results: f64,
     imported: f64,
     frames: Vec<Frame>,
+    /// The results' refreshes (`trawl:refresh` measures) begun during the import: when each
+    /// began and how long it took (ms).
+    refreshes: Vec<(f64, f64)>,
 }
 
 impl LinkImport {
@@ -358,6 +363,22 @@ impl LinkImport {
     fn import_frames(&self) -> Vec<f64> {
         let import = self.frames.iter().filter(|f| f.end >= self.import_start);
         import.map(|f| f.ms).collect()
+    }
+
+    /// How often the results refreshed during the import, how long a refresh took, and the
+    /// share of the import's time they took (the worker runs refreshes and import batches on
+    /// one thread); printed, and as JSON.
+    fn refresh_figures(&self) -> Value {
+        let took: Vec<f64> = self.refreshes.iter().map(|&(_, ms)| ms).collect();
+        let share = took.iter().sum::<f64>() / (self.imported - self.import_start).max(1.0);
+        let (p50, p95) = (percentile(&took, 50.0), percentile(&took, 95.0));
+        println!(
+            "results refreshed {} times during the import, each p50 {p50:.0} ms, p95 {p95:.0} \
+             ms: {:.0}% of the import's time",
+            took.len(),
+            share * 100.0
+        );
+        json!({ "count": took.len(), "p50_ms": p50, "p95_ms": p95, "share": share })
     }
 
     /// Prints the frame figures of the start and of the import, and each missed frame of the
@@ -401,11 +422,20 @@ async fn open_link(browser: &Browser, server: &Server, name: &str) -> Result<Lin
             .copied()
             .with_context(|| format!("no {mark} mark"))
     };
+    let (import_start, imported) = (
+        mark(&format!("trawl:import-start:{name}"))?,
+        mark(&format!("trawl:imported:{name}"))?,
+    );
+    let refreshes = timed_measures(browser, "trawl:refresh").await?;
     Ok(LinkImport {
-        import_start: mark(&format!("trawl:import-start:{name}"))?,
+        import_start,
         first_results: mark("trawl:first-results")?,
-        imported: mark(&format!("trawl:imported:{name}"))?,
+        imported,
         frames: stop_frame_recorder(browser).await?,
+        refreshes: refreshes
+            .into_iter()
+            .filter(|&(start, _)| (import_start..imported).contains(&start))
+            .collect(),
     })
 }
 
@@ -415,8 +445,9 @@ const RETURNING_RECORDS: u64 = 100_000;
 /// A returning visit: the page loaded again at the same origin after the first import, opening
 /// a link to another bundle of [`RETURNING_RECORDS`] records into the same store. By then V8
 /// has compiled the worker's hot code with its optimizing tier, code Chrome may keep in its
-/// cache for the next load (the first visit's frames miss while V8 compiles it). From the page load to the first rows on screen (the records stored before) and to
-/// the import's end, and the frames meanwhile.
+/// cache for the next load (the first visit's frames miss while V8 compiles it). From the page
+/// load to the first rows on screen (the records stored before) and to the import's end, the
+/// frames meanwhile, and the results' refreshes during the import.
 async fn measure_returning(browser: &Browser, server: &Server, stored: u64) -> Result<Value> {
     let opened = open_link(browser, server, "again").await?;
     let total = browser.text("total").await?.unwrap_or_default();
@@ -432,8 +463,10 @@ async fn measure_returning(browser: &Browser, server: &Server, stored: u64) -> R
         opened.first_results
     );
     opened.print_frames();
+    let refreshes = opened.refresh_figures();
     Ok(json!({
         "records": RETURNING_RECORDS,
+        "refreshes": refreshes,
         "stored_rows_ms": opened.first_results,
         "import_s": import_s,
         "start_frames": frame_summary(&opened.start_frames()),
@@ -651,9 +684,17 @@ async fn marks(browser: &Browser) -> Result<std::collections::HashMap<String, f6
 
 /// The durations of the page's User Timing measures named `name`, oldest first.
 async fn measures(browser: &Browser, name: &str) -> Result<Vec<f64>> {
+    let all = timed_measures(browser, name).await?;
+    Ok(all.into_iter().map(|(_, duration)| duration).collect())
+}
+
+/// When each of the page's User Timing measures named `name` began, and its duration (ms),
+/// oldest first.
+async fn timed_measures(browser: &Browser, name: &str) -> Result<Vec<(f64, f64)>> {
     let all = browser
         .script(
-            "return performance.getEntriesByName(arguments[0]).map(m => m.duration);",
+            "return performance.getEntriesByName(arguments[0])
+                .map(m => [m.startTime, m.duration]);",
             vec![json!(name)],
         )
         .await?;
