@@ -82,6 +82,18 @@ mod on_disk {
     }
 
     #[test]
+    fn a_store_file_is_read_through_a_memory_map() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("trawl.db")).unwrap();
+        // SQLite reports 0 if it was built without memory maps.
+        let mapped: i64 = store
+            .conn
+            .query_row("PRAGMA mmap_size", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mapped, MMAP_BYTES);
+    }
+
+    #[test]
     fn a_version_1_store_keeps_its_settings_and_moves_to_16_kib_pages() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("trawl.db");
