@@ -766,6 +766,75 @@ async fn untrusted_log_text_is_shown_literally_and_never_runs() {
     .await;
 }
 
+/// The characters a listed row shows of a message (`LISTED_MESSAGE_CHARS`), and the detail
+/// pane of a long text until asked for all (`SHOWN_CHARS` in app/src/ui/detail.rs).
+const LISTED_CHARS: usize = 1_000;
+const DETAIL_CHARS: usize = 20_000;
+
+#[tokio::test]
+async fn a_megabyte_line_is_listed_cut_short_and_shown_whole_on_demand() {
+    // One line of a megabyte, a stack trace, and a short line.
+    let dir = tempfile::tempdir().unwrap();
+    let mut long = String::from("payload ");
+    while long.len() < 1 << 20 {
+        long += "order 12345 failed: upstream timeout, connection reset by peer; ";
+    }
+    let trace = "NullPointerException: order is null\n\tat shop.Orders.get(Orders.java:42)";
+    let mut log = String::new();
+    for (second, msg) in [(1, long.as_str()), (2, trace), (3, "order 12345 shipped")] {
+        let line =
+            json!({"ts": format!("2024-05-01T10:00:0{second}Z"), "level": "error", "msg": msg});
+        log += &format!("{line}\n");
+    }
+    let file = dir.path().join("long.log");
+    std::fs::write(&file, log).unwrap();
+    let Served { url, .. } = &serve_bundle("long", &[file]);
+    run("viewer_long_line", async |browser| {
+        browser.goto(url).await?;
+        wait_imported(browser, 3).await?;
+        // The list shows each message's first line, at most a screen's worth, marked when cut.
+        let rows = viewer_rows(browser, 3).await?;
+        let messages: Vec<&str> = rows.iter().map(|(_, m)| m.as_str()).collect();
+        let listed_long: String = long.chars().take(LISTED_CHARS).chain(['…']).collect();
+        ensure!(
+            messages == ["order 12345 shipped", "NullPointerException: order is null…", listed_long.as_str()],
+            "{messages:?}"
+        );
+        // Its detail lays out the first part and shows the rest when asked.
+        browser
+            .script(
+                "document.querySelector('[data-testid=row][data-index=\"2\"]').click()",
+                vec![],
+            )
+            .await?;
+        let shown = browser
+            .wait_text("detail-message", "the long message", |t| t.starts_with("payload "))
+            .await?;
+        ensure!(shown.chars().count() == DETAIL_CHARS, "{} characters shown", shown.chars().count());
+        ensure!(long.starts_with(&shown), "the detail shows another text");
+        let note = browser.text("detail-message-cut").await?.unwrap_or_default();
+        let total = thousands(long.chars().count() as u64);
+        ensure!(
+            note.starts_with(&format!("The first {} of {total} characters.", thousands(DETAIL_CHARS as u64))),
+            "{note}"
+        );
+        browser
+            .script(
+                "document.querySelector('[data-testid=detail-message-cut] [data-testid=show-all]').click()",
+                vec![],
+            )
+            .await?;
+        browser
+            .wait_text("detail-message", "the whole message", |t| t == long)
+            .await?;
+        // The raw line is cut the same way, on its own.
+        let raw = browser.text("detail-raw").await?.unwrap_or_default();
+        ensure!(raw.chars().count() == DETAIL_CHARS, "{} raw characters shown", raw.chars().count());
+        browser.assert_no_console_errors().await
+    })
+    .await;
+}
+
 /// The segment files of a bundle directory as `{name, bytes}`, for a page to make `File`s or
 /// `ArrayBuffer`s of.
 fn segment_payloads(bundle: &Path) -> Vec<Value> {

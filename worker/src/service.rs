@@ -9,8 +9,8 @@ use std::{
 use futures::lock::Mutex;
 use js_sys::Reflect;
 use trawl_protocol::{
-    decode, Cursor, Filter, FromWorker, Request, RequestId, Response, StoreStatus, ToWorker,
-    WorkerError, WorkerState,
+    decode, Context, Cursor, Filter, FromWorker, Page, Request, RequestId, Response, Row,
+    StoreStatus, ToWorker, Trace, WorkerError, WorkerState,
 };
 use trawl_store::{export, ConsoleLimits, Query, Store, StoreError};
 use wasm_bindgen::JsValue;
@@ -289,12 +289,14 @@ impl Service {
                 } => {
                     let query = parse(&filter)?;
                     let limit = limit.clamp(1, MAX_PAGE) as usize;
-                    Response::Page(
-                        service
-                            .store()?
-                            .page(&query, order, cursor, limit)
-                            .map_err(store_error)?,
-                    )
+                    let page = service
+                        .store()?
+                        .page(&query, order, cursor, limit)
+                        .map_err(store_error)?;
+                    Response::Page(Page {
+                        rows: page.rows.into_iter().map(Row::listed).collect(),
+                        more: page.more,
+                    })
                 }
                 Request::Count { filter } => Response::Count {
                     total: service
@@ -327,14 +329,23 @@ impl Service {
                             before.min(MAX_CONTEXT) as usize,
                             after.min(MAX_CONTEXT) as usize,
                         )
-                        .map_err(store_error)?,
+                        .map_err(store_error)?
+                        .map(|context| Context {
+                            before: context.before.into_iter().map(Row::listed).collect(),
+                            record: context.record.listed(),
+                            after: context.after.into_iter().map(Row::listed).collect(),
+                        }),
                 },
-                Request::Trace { trace_id, limit } => Response::Trace(
-                    service
+                Request::Trace { trace_id, limit } => {
+                    let trace = service
                         .store()?
                         .trace(&trace_id, limit.min(MAX_TRACE) as usize)
-                        .map_err(store_error)?,
-                ),
+                        .map_err(store_error)?;
+                    Response::Trace(Trace {
+                        rows: trace.rows.into_iter().map(Row::listed).collect(),
+                        more: trace.more,
+                    })
+                }
                 Request::Console { sql } => Response::Console(
                     service
                         .store_mut()?

@@ -114,16 +114,50 @@ fn DetailBody(detail: Detail) -> impl IntoView {
             }).collect_view()}
         </dl>
         <h3>"Message" <CopyButton text=message.clone() /></h3>
-        <pre class="message" data-testid="detail-message">{message}</pre>
+        <LongText text=message class="message" testid="detail-message" />
         <ContextLines id source />
         {trace_view}
         {pretty.map(|pretty| view! {
             <h3>"Fields" <CopyButton text=pretty.clone() /></h3>
-            <pre class="json" data-testid="detail-fields">{pretty}</pre>
+            <LongText text=pretty class="json" testid="detail-fields" />
         })}
         <h3>"Raw" <CopyButton text=raw.clone() /></h3>
-        <pre class="raw" data-testid="detail-raw">{raw}</pre>
+        <LongText text=raw class="raw" testid="detail-raw" />
     }
+}
+
+/// How many characters of a message, its fields or its raw line the pane lays out until asked
+/// for all: a logged line of a megabyte, laid out whole as wrapped text, held the page for
+/// over three seconds when its record was opened.
+const SHOWN_CHARS: usize = 20_000;
+
+/// `text` in a `<pre>`: its first [`SHOWN_CHARS`] characters, and a button that shows the
+/// rest. (The section's copy button copies all of it either way.)
+#[component]
+fn LongText(text: String, class: &'static str, testid: &'static str) -> impl IntoView {
+    let Some(shown) = format::leading_chars(&text, SHOWN_CHARS).map(str::to_owned) else {
+        return view! { <pre class=class data-testid=testid>{text}</pre> }.into_any();
+    };
+    let total = text.chars().count() as u64;
+    let whole = RwSignal::new(false);
+    let text = StoredValue::new(text);
+    view! {
+        <pre class=class data-testid=testid>
+            {move || if whole.get() { text.get_value() } else { shown.clone() }}
+        </pre>
+        <p class="note cut" data-testid=format!("{testid}-cut")>
+            {move || if whole.get() {
+                format!("All {} characters.", format::count(total))
+            } else {
+                format!("The first {} of {} characters.", format::count(SHOWN_CHARS as u64), format::count(total))
+            }}
+            " "
+            <button class="copy" data-testid="show-all" on:click=move |_| whole.update(|w| *w = !*w)>
+                {move || if whole.get() { "show less" } else { "show all" }}
+            </button>
+        </p>
+    }
+    .into_any()
 }
 
 /// A heading of a detail-pane section that is opened on demand (context, trace): its title

@@ -1,6 +1,7 @@
 //! What the store answers with: result rows, pages, histograms, facets and bundle
 //! summaries. The store (`trawl-store`) produces these types and the worker forwards them to
-//! the app as they are, so both sides of the protocol read the same shapes.
+//! the app, so both sides of the protocol read the same shapes; the rows of lists (pages,
+//! context, traces) go to the app as [`Row::listed`] makes them.
 
 use serde::{Deserialize, Serialize};
 
@@ -14,6 +15,14 @@ pub fn level_name(code: Option<u8>) -> &'static str {
         .copied()
         .unwrap_or(LEVEL_NAMES[0])
 }
+
+/// The most characters of a message a listed row carries ([`Row::listed`]): more than the
+/// widest screen shows in a row, and a bounded cost to send and lay out however long the
+/// logged line was.
+pub const LISTED_MESSAGE_CHARS: usize = 1_000;
+
+/// What ends a listed message that was cut ([`Row::listed`]).
+pub const CUT_MARK: char = '…';
 
 /// One result row: everything the result list shows (the raw line comes with [`Detail`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,6 +41,33 @@ pub struct Row {
     pub fields: Option<String>,
     pub source: Option<String>,
     pub line: Option<u64>,
+}
+
+impl Row {
+    /// The row as a list shows it: the message cut to its first line and to at most
+    /// [`LISTED_MESSAGE_CHARS`] characters, ended by [`CUT_MARK`] when anything was left out,
+    /// and no structured fields. Lists (results, context, trace) show one line per record; a
+    /// logged line of megabytes sent and laid out whole froze the viewer for seconds a frame.
+    /// The whole record comes with its [`Detail`].
+    pub fn listed(mut self) -> Self {
+        let message = self.message.as_str();
+        let first_line = message.split('\n').next().unwrap_or(message);
+        let shown = match first_line.char_indices().nth(LISTED_MESSAGE_CHARS) {
+            Some((end, _)) => &first_line[..end],
+            None => first_line,
+        };
+        if shown.len() < message.len() {
+            let left_out = !message[shown.len()..].trim().is_empty();
+            let mut cut = String::with_capacity(shown.len() + CUT_MARK.len_utf8());
+            cut.push_str(shown);
+            if left_out {
+                cut.push(CUT_MARK);
+            }
+            self.message = cut;
+        }
+        self.fields = None;
+        self
+    }
 }
 
 /// A record with its raw bytes, for the detail pane.
@@ -174,4 +210,56 @@ pub struct Gap {
     /// Their times (Unix nanoseconds).
     pub from_nanos: i64,
     pub to_nanos: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(message: &str) -> Row {
+        Row {
+            id: 1,
+            ts_nanos: Some(2),
+            level: Some(3),
+            service: Some("api".into()),
+            host: Some("web-1".into()),
+            trace_id: Some("4bf9".into()),
+            span_id: Some("00f0".into()),
+            message: message.into(),
+            fields: Some(r#"{"user":7}"#.into()),
+            source: Some("app.log".into()),
+            line: Some(9),
+        }
+    }
+
+    #[test]
+    fn a_listed_row_keeps_a_short_message_and_everything_but_the_fields() {
+        let listed = row("disk almost full").listed();
+        assert_eq!(
+            listed,
+            Row {
+                fields: None,
+                ..row("disk almost full")
+            }
+        );
+    }
+
+    #[test]
+    fn a_listed_row_shows_the_first_line_and_marks_the_rest_as_left_out() {
+        let trace = "NullPointerException: x\n\tat a.b(C.java:1)\n\tat d.e(F.java:2)";
+        assert_eq!(row(trace).listed().message, "NullPointerException: x…");
+        // A trailing line break leaves nothing out.
+        assert_eq!(row("done\n").listed().message, "done");
+    }
+
+    #[test]
+    fn a_listed_row_cuts_a_long_line_at_a_character_boundary() {
+        let long = "é".repeat(LISTED_MESSAGE_CHARS + 5);
+        let listed = row(&long).listed().message;
+        assert_eq!(listed.chars().count(), LISTED_MESSAGE_CHARS + 1);
+        assert!(listed.starts_with(&"é".repeat(LISTED_MESSAGE_CHARS)));
+        assert!(listed.ends_with(CUT_MARK));
+        let exact = "x".repeat(LISTED_MESSAGE_CHARS);
+        assert_eq!(row(&exact).listed().message, exact);
+    }
 }
