@@ -16,7 +16,9 @@
 //!   import saved under `tests/artifacts/`, and the page main thread's work in it, by the clock
 //!   and by CPU time;
 //! - the tab's memory during the import: its renderer's private memory footprint (Chrome's
-//!   measure) and resident size.
+//!   measure) and resident size;
+//! - records of megabyte-long lines against short ones: a search's round trip, the time from a
+//!   click to the record's detail, and the frames of both.
 //!
 //! A benchmark, never a test: it prints figures and fails only if something does not work.
 
@@ -82,7 +84,13 @@ async fn main() -> Result<()> {
 
     // The bundle a returning visit opens: the same kind of log, written again.
     let (again, _) = ingest_generated(dir.path(), "again", RETURNING_RECORDS)?;
-    let server = Server::with_bundles(&trawl_bin(), &site_dir(), "/", &[&bundle, &again])?;
+    let long_lines = LineLength::ALL
+        .iter()
+        .map(|length| length.bundle(dir.path()))
+        .collect::<Result<Vec<_>>>()?;
+    let mut bundles = vec![bundle.as_path(), again.as_path()];
+    bundles.extend(long_lines.iter().map(|b| b.as_path()));
+    let server = Server::with_bundles(&trawl_bin(), &site_dir(), "/", &bundles)?;
     let browser = match std::env::var("TRAWL_BENCH_TRACE") {
         Ok(categories) if !categories.is_empty() => {
             let categories = if categories == "1" {
@@ -95,7 +103,12 @@ async fn main() -> Result<()> {
         _ => Browser::launch(Profile::fresh()).await?,
     };
     let segments = segment_names(&bundle)?;
-    let outcome = measure(&browser, &server, &segments, records, native_rate).await;
+    let outcome = async {
+        let figures = measure(&browser, &server, &segments, records, native_rate).await?;
+        let lines = measure_line_lengths(&browser, &server).await?;
+        Ok::<_, anyhow::Error>((figures, lines))
+    }
+    .await;
     if outcome.is_err() {
         eprintln!(
             "artifacts: {}",
@@ -103,7 +116,7 @@ async fn main() -> Result<()> {
         );
     }
     browser.quit().await;
-    let figures = outcome?;
+    let (figures, lines) = outcome?;
     println!(
         "{}",
         json!({
@@ -112,6 +125,7 @@ async fn main() -> Result<()> {
             "bundle_mb": mb(bundle_bytes),
             "native_import_records_per_s": native_rate,
             "browser": figures,
+            "line_lengths": lines,
         })
     );
     Ok(())
@@ -571,6 +585,153 @@ async fn measure_drop(
         "import_records_per_s": records as f64 / imported_s,
         "frames": frame_summary(&frame_ms),
     }))
+}
+
+/// The records of each bundle of [`measure_line_lengths`].
+const LINE_LENGTH_RECORDS: usize = 50;
+
+/// The lines of a bundle of [`measure_line_lengths`]: a megabyte each, as a service that logs
+/// a whole request body on one line writes them, or the usual hundred-odd bytes.
+#[derive(Debug, Clone, Copy)]
+enum LineLength {
+    Megabyte,
+    Short,
+}
+
+impl LineLength {
+    const ALL: [LineLength; 2] = [LineLength::Megabyte, LineLength::Short];
+
+    /// The bundle's name, which is also the word only its messages hold.
+    fn name(self) -> &'static str {
+        match self {
+            Self::Megabyte => "megabytelines",
+            Self::Short => "shortlines",
+        }
+    }
+
+    /// Writes and ingests the bundle `dir/<name>`.
+    fn bundle(self, dir: &Path) -> Result<std::path::PathBuf> {
+        let name = self.name();
+        let log = dir.join(format!("{name}.log"));
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&log)?);
+        for i in 0..LINE_LENGTH_RECORDS {
+            let mut message = format!("{name} request {i} failed: body ");
+            let bytes = match self {
+                Self::Megabyte => 1 << 20,
+                Self::Short => 120,
+            };
+            while message.len() < bytes {
+                message += &format!("order {i} upstream timeout connection reset; ");
+            }
+            let line = json!({
+                "ts": format!("2024-05-02T10:00:{:02}Z", i % 60),
+                "level": "error",
+                "service": "gateway",
+                "msg": message,
+            });
+            writeln!(out, "{line}")?;
+        }
+        out.flush()?;
+        let bundle = dir.join(name);
+        run(Command::new(trawl_bin())
+            .arg("ingest")
+            .arg("--out")
+            .arg(&bundle)
+            .arg(&log))?;
+        Ok(bundle)
+    }
+}
+
+/// What lines of a megabyte cost the viewer, against short lines in the same run: each bundle
+/// of [`LINE_LENGTH_RECORDS`] records opened by link, then (in the store that holds the
+/// benchmark's other records too) a search for the word only its messages hold, from the
+/// search to its first page on screen (`trawl:search`); a click on its first row, to the
+/// first frame with the record's detail; and the frames of both.
+async fn measure_line_lengths(browser: &Browser, server: &Server) -> Result<Value> {
+    let mut figures = serde_json::Map::new();
+    for length in LineLength::ALL {
+        let name = length.name();
+        open_link(browser, server, name).await?;
+        start_frame_recorder(browser).await?;
+        browser.type_and_enter("search", name).await?;
+        let total = format!("{LINE_LENGTH_RECORDS} records");
+        browser.wait_text("total", &total, |t| t == total).await?;
+        browser
+            .wait_for("the search's first row", async |b| {
+                let first = b
+                    .script(
+                        "const row = document.querySelector(\
+                             '[data-testid=row][data-index=\"0\"] [data-testid=message]');
+                         return row ? row.textContent : '';",
+                        vec![],
+                    )
+                    .await?;
+                Ok(match first.as_str() {
+                    Some(text) if text.starts_with(name) => Ok(()),
+                    _ => Err(format!("the first row shows {first}")),
+                })
+            })
+            .await?;
+        // Its first page is on screen: the last search measure is its round trip.
+        let search_ms = measures(browser, "trawl:search")
+            .await?
+            .last()
+            .copied()
+            .context("no trawl:search measure")?;
+        // From the click to the first frame with the record's raw line in the pane.
+        let detail_ms = browser
+            .script_async(
+                "const [name, done] = arguments;
+                 const started = performance.now();
+                 document.querySelector('[data-testid=row][data-index=\"0\"]').click();
+                 const check = () => {
+                     const raw = document.querySelector('[data-testid=detail-raw]');
+                     if (raw && raw.textContent.includes(name)) done(performance.now() - started);
+                     else requestAnimationFrame(check);
+                 };
+                 requestAnimationFrame(check);",
+                vec![json!(name)],
+            )
+            .await?
+            .as_f64()
+            .context("the detail's time")?;
+        // Let the detail's frames come in.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let frames: Vec<f64> = stop_frame_recorder(browser)
+            .await?
+            .iter()
+            .map(|f| f.ms)
+            .collect();
+        println!(
+            "{name}: search to its first row {search_ms:.0} ms, a click to the record's detail \
+             {detail_ms:.0} ms"
+        );
+        print_frames(&format!("frames of {name}"), &frames);
+        figures.insert(
+            name.to_owned(),
+            json!({
+                "search_ms": search_ms,
+                "detail_ms": detail_ms,
+                "frames": frame_summary(&frames),
+            }),
+        );
+        browser.click("close-detail").await?;
+    }
+    let ratio = |what: &str| {
+        figures[LineLength::Megabyte.name()][what]
+            .as_f64()
+            .unwrap_or(0.0)
+            / figures[LineLength::Short.name()][what]
+                .as_f64()
+                .unwrap_or(1.0)
+    };
+    let (search, detail) = (ratio("search_ms"), ratio("detail_ms"));
+    println!(
+        "megabyte lines against short lines: search {search:.2}x, detail {detail:.2}x the time"
+    );
+    figures.insert("search_vs_short".into(), search.into());
+    figures.insert("detail_vs_short".into(), detail.into());
+    Ok(Value::Object(figures))
 }
 
 /// The names of the bundle's segment files.
