@@ -100,7 +100,8 @@ pub struct Trace {
 }
 
 /// What a read-only SQL console statement returned. Values are JSON: numbers, text, null; a
-/// blob is shown as `x'…'` hex of its first 64 bytes and its length.
+/// blob is shown as `x'…'` hex of its first 64 bytes and its length, a text longer than the
+/// console's limit as its start, `…` and its length.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConsoleResult {
     pub columns: Vec<String>,

@@ -17,6 +17,10 @@ pub struct ConsoleLimits {
     pub max_rows: usize,
     /// Milliseconds of running at most.
     pub max_millis: u64,
+    /// Characters of a text value returned at most: a longer one comes back as its first
+    /// `max_text_chars` characters, `…` and its length (`SELECT message` over records of
+    /// megabyte lines would otherwise hand the page a gigabyte).
+    pub max_text_chars: usize,
 }
 
 impl Default for ConsoleLimits {
@@ -24,6 +28,7 @@ impl Default for ConsoleLimits {
         Self {
             max_rows: 1000,
             max_millis: 5000,
+            max_text_chars: 1000,
         }
     }
 }
@@ -133,7 +138,10 @@ impl Store {
             }
             out.push(
                 (0..columns.len())
-                    .map(|i| row.get_ref(i).map(json_value))
+                    .map(|i| {
+                        row.get_ref(i)
+                            .map(|value| json_value(value, limits.max_text_chars))
+                    })
                     .collect::<rusqlite::Result<_>>()?,
             );
         }
@@ -151,12 +159,20 @@ impl Store {
     }
 }
 
-fn json_value(value: ValueRef<'_>) -> serde_json::Value {
+fn json_value(value: ValueRef<'_>, max_text_chars: usize) -> serde_json::Value {
     match value {
         ValueRef::Null => serde_json::Value::Null,
         ValueRef::Integer(i) => i.into(),
         ValueRef::Real(f) => f.into(),
-        ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned().into(),
+        ValueRef::Text(t) => {
+            let text = String::from_utf8_lossy(t);
+            match text.char_indices().nth(max_text_chars) {
+                Some((end, _)) => {
+                    format!("{}… ({} characters)", &text[..end], text.chars().count()).into()
+                }
+                None => text.into_owned().into(),
+            }
+        }
         ValueRef::Blob(b) => {
             let hex: String = b.iter().take(64).map(|x| format!("{x:02x}")).collect();
             format!("x'{hex}' ({} bytes)", b.len()).into()

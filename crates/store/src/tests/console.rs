@@ -42,6 +42,18 @@ fn the_console_reads_with_row_limits() {
         .unwrap();
     assert_eq!(r.rows.len(), 10);
     assert!(r.truncated);
+    // A long text comes back cut, with its length.
+    let limits = ConsoleLimits {
+        max_text_chars: 5,
+        ..ConsoleLimits::default()
+    };
+    let r = store
+        .console("SELECT 'ab', 'abcdé', 'abcdéf', 'Ω'", limits)
+        .unwrap();
+    assert_eq!(
+        r.rows,
+        [["ab", "abcdé", "abcdé… (6 characters)", "Ω"].map(serde_json::Value::from)]
+    );
     // Full-text search works from the console too.
     let r = store
         .console(
