@@ -632,13 +632,7 @@ impl LineLength {
             writeln!(out, "{line}")?;
         }
         out.flush()?;
-        let bundle = dir.join(name);
-        run(Command::new(trawl_bin())
-            .arg("ingest")
-            .arg("--out")
-            .arg(&bundle)
-            .arg(&log))?;
-        Ok(bundle)
+        ingest(dir, name, &log)
     }
 }
 
@@ -749,13 +743,18 @@ fn segment_names(bundle: &Path) -> Result<Vec<String>> {
 fn ingest_generated(dir: &Path, name: &str, records: u64) -> Result<(std::path::PathBuf, u64)> {
     let log = dir.join(format!("{name}.log"));
     let raw_bytes = generate(&log, records)?;
+    Ok((ingest(dir, name, &log)?, raw_bytes))
+}
+
+/// `trawl ingest --out DIR/NAME LOG`; returns the bundle's path.
+fn ingest(dir: &Path, name: &str, log: &Path) -> Result<std::path::PathBuf> {
     let bundle = dir.join(name);
     run(Command::new(trawl_bin())
         .arg("ingest")
         .arg("--out")
         .arg(&bundle)
-        .arg(&log))?;
-    Ok((bundle, raw_bytes))
+        .arg(log))?;
+    Ok(bundle)
 }
 
 /// Writes `records` JSON lines like a service's structured log; returns the bytes written.
