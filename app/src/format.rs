@@ -70,11 +70,6 @@ pub fn count(n: u64) -> String {
     out
 }
 
-/// The first `n` characters of `text` when it has more, else `None`.
-pub fn leading_chars(text: &str, n: usize) -> Option<&str> {
-    text.char_indices().nth(n).map(|(end, _)| &text[..end])
-}
-
 /// A duration in milliseconds as `850 ms`, `12.3 s`, `4 min 5 s`, `3 h 7 min`.
 pub fn duration(ms: f64) -> String {
     if ms < 1000.0 {
@@ -180,18 +175,5 @@ pub fn query_value(value: &str) -> String {
         value.to_owned()
     } else {
         format!("\"{}\"", value.replace('\\', "\\\\").replace('"', "\\\""))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn leading_chars_cuts_only_longer_text_at_a_character_boundary() {
-        assert_eq!(leading_chars("abc", 3), None);
-        assert_eq!(leading_chars("abcd", 3), Some("abc"));
-        assert_eq!(leading_chars("ééé", 2), Some("éé"));
-        assert_eq!(leading_chars("", 0), None);
     }
 }

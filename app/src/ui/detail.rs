@@ -3,7 +3,7 @@
 //! trace across services; a trace id filters to its trace.
 
 use leptos::prelude::*;
-use trawl_protocol::{results::level_name, Detail};
+use trawl_protocol::{leading_chars, results::level_name, Detail};
 
 use super::{context::ContextLines, trace::TraceView};
 use crate::{format, session::Session};
@@ -135,7 +135,7 @@ const SHOWN_CHARS: usize = 20_000;
 /// rest. (The section's copy button copies all of it either way.)
 #[component]
 fn LongText(text: String, class: &'static str, testid: &'static str) -> impl IntoView {
-    let Some(shown) = format::leading_chars(&text, SHOWN_CHARS).map(str::to_owned) else {
+    let Some(shown) = leading_chars(&text, SHOWN_CHARS).map(str::to_owned) else {
         return view! { <pre class=class data-testid=testid>{text}</pre> }.into_any();
     };
     let total = text.chars().count() as u64;

@@ -24,8 +24,8 @@ pub mod results;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 pub use results::{
-    BundleSummary, ConsoleResult, Context, Cursor, Detail, Facet, FacetValue, Gap, Histogram,
-    Order, Overview, Page, Row, Trace,
+    leading_chars, BundleSummary, ConsoleResult, Context, Cursor, Detail, Facet, FacetValue, Gap,
+    Histogram, Order, Overview, Page, Row, Trace,
 };
 
 /// Version of the message shapes below. Bump it on any change that an older peer would misread.

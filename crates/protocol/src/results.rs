@@ -52,10 +52,7 @@ impl Row {
     pub fn listed(mut self) -> Self {
         let message = self.message.as_str();
         let first_line = message.split('\n').next().unwrap_or(message);
-        let shown = match first_line.char_indices().nth(LISTED_MESSAGE_CHARS) {
-            Some((end, _)) => &first_line[..end],
-            None => first_line,
-        };
+        let shown = leading_chars(first_line, LISTED_MESSAGE_CHARS).unwrap_or(first_line);
         if shown.len() < message.len() {
             let left_out = !message[shown.len()..].trim().is_empty();
             let mut cut = String::with_capacity(shown.len() + CUT_MARK.len_utf8());
@@ -68,6 +65,12 @@ impl Row {
         self.fields = None;
         self
     }
+}
+
+/// The first `n` characters of `text` when it has more, else `None`: where lists, the detail
+/// pane and the SQL console cut a long text, always at a character boundary.
+pub fn leading_chars(text: &str, n: usize) -> Option<&str> {
+    text.char_indices().nth(n).map(|(end, _)| &text[..end])
 }
 
 /// A record with its raw bytes, for the detail pane.
@@ -262,5 +265,13 @@ mod tests {
         assert!(listed.ends_with(CUT_MARK));
         let exact = "x".repeat(LISTED_MESSAGE_CHARS);
         assert_eq!(row(&exact).listed().message, exact);
+    }
+
+    #[test]
+    fn leading_chars_cuts_only_longer_text_at_a_character_boundary() {
+        assert_eq!(leading_chars("abc", 3), None);
+        assert_eq!(leading_chars("abcd", 3), Some("abc"));
+        assert_eq!(leading_chars("ééé", 2), Some("éé"));
+        assert_eq!(leading_chars("", 0), None);
     }
 }

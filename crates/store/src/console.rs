@@ -166,10 +166,8 @@ fn json_value(value: ValueRef<'_>, max_text_chars: usize) -> serde_json::Value {
         ValueRef::Real(f) => f.into(),
         ValueRef::Text(t) => {
             let text = String::from_utf8_lossy(t);
-            match text.char_indices().nth(max_text_chars) {
-                Some((end, _)) => {
-                    format!("{}… ({} characters)", &text[..end], text.chars().count()).into()
-                }
+            match trawl_protocol::leading_chars(&text, max_text_chars) {
+                Some(start) => format!("{start}… ({} characters)", text.chars().count()).into(),
                 None => text.into_owned().into(),
             }
         }
