@@ -89,6 +89,18 @@ pub fn run(args: QueryArgs) -> Result<bool> {
                 writeln!(out, "{}  {total:>8}  {}", rfc3339(start), levels.join(" "))?;
             }
         }
+        // Stray times far from the rest are left off the buckets: say where, on stderr, so
+        // that the buckets stay all stdout holds.
+        for (side, off) in [("earlier", &h.earlier), ("later", &h.later)] {
+            if let Some(off) = off {
+                eprintln!(
+                    "trawl: {} {side} than these buckets, from {} to {} (since:/until: show them)",
+                    counted(off.records),
+                    rfc3339(off.from_nanos),
+                    rfc3339(off.to_nanos)
+                );
+            }
+        }
         return Ok(true);
     }
     let order = if args.oldest_first {
@@ -265,4 +277,13 @@ fn text_line(row: &Row) -> String {
         })
         .collect();
     format!("{ts} {level:<5} {service}{message}")
+}
+
+/// `1 record`, `2 records`.
+fn counted(n: u64) -> String {
+    if n == 1 {
+        "1 record".to_owned()
+    } else {
+        format!("{n} records")
+    }
 }

@@ -127,6 +127,39 @@ fn query_counts_lists_and_prints_json_like_the_viewer() {
 }
 
 #[test]
+fn a_histogram_counts_a_stray_time_on_stderr_and_keeps_it_off_the_buckets() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    let mut text = String::new();
+    for i in 0..1000 {
+        text.push_str(&format!(
+            "{{\"time\":\"2025-11-22T08:{:02}:00Z\",\"msg\":\"request {i}\"}}\n",
+            i % 60
+        ));
+    }
+    text.push_str("{\"time\":\"2100-01-01T00:00:00Z\",\"msg\":\"year typo\"}\n");
+    std::fs::write(&log, text).unwrap();
+    let bundle = dir.path().join("b");
+    ingest(&bundle, log.to_str().unwrap());
+    let o = trawl(&["query", bundle.to_str().unwrap(), "", "--histogram"]);
+    let buckets = stdout(&o);
+    assert!(
+        buckets.lines().all(|l| l.starts_with("2025-11-22T08:")),
+        "{buckets}"
+    );
+    let total: u64 = buckets
+        .lines()
+        .map(|l| l.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(total, 1000);
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr).trim(),
+        "trawl: 1 record later than these buckets, from 2100-01-01T00:00:00Z to \
+         2100-01-01T00:00:00Z (since:/until: show them)"
+    );
+}
+
+#[test]
 fn a_grown_bundle_is_reindexed_and_a_bad_query_is_a_usage_error() {
     let dir = tempfile::tempdir().unwrap();
     let bundle = dir.path().join("b");

@@ -1197,6 +1197,75 @@ async fn click_facet(browser: &Browser, facet: &str, value: &str, alt: bool) -> 
 }
 
 #[tokio::test]
+async fn the_histogram_leaves_stray_times_off_its_axis_and_shows_them_on_demand() {
+    // Two thousand requests in one hour, a record from a clock before its sync (2019) and one
+    // with a mistyped year (2100).
+    let logs = tempfile::tempdir().unwrap();
+    let log = logs.path().join("app.log");
+    let mut text = String::from(
+        "{\"time\":\"2019-05-01T00:00:00Z\",\"level\":\"warn\",\"msg\":\"clock not synced\"}\n",
+    );
+    for i in 0..2000 {
+        text.push_str(&format!(
+            "{{\"time\":\"2025-11-22T08:{:02}:{:02}.{:03}Z\",\"level\":\"info\",\"msg\":\"request {i}\"}}\n",
+            i / 40,
+            i % 40,
+            i % 1000
+        ));
+    }
+    text.push_str(
+        "{\"time\":\"2100-01-01T00:00:00Z\",\"level\":\"error\",\"msg\":\"year typo\"}\n",
+    );
+    std::fs::write(&log, text).unwrap();
+    let Served { url, .. } = &serve_bundle("strays", &[log]);
+    run("viewer_strays", async |browser| {
+        browser.goto(url).await?;
+        wait_imported(browser, 2002).await?;
+        // The axis spans the hour of requests, and each stray is counted at its end.
+        let later = browser
+            .wait_text("off-axis-later", "the later stray", |t| {
+                t == "1 record later →"
+            })
+            .await?;
+        let earlier = browser
+            .wait_text("off-axis-earlier", "the earlier stray", |t| {
+                t == "← 1 record earlier"
+            })
+            .await?;
+        let axis: String = browser
+            .script(
+                "return document.querySelector('[data-testid=histogram] .axis').textContent",
+                vec![],
+            )
+            .await?
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        ensure!(
+            axis.matches("2025-11-22 08:").count() == 2 && !axis.contains("2100-"),
+            "axis: {axis} ({earlier}, {later})"
+        );
+        // A button shows its strays: their time range is picked, and they are the results.
+        browser.click("off-axis-later").await?;
+        wait_total(browser, 1).await?;
+        browser
+            .wait_text("row", "the stray", |t| t.contains("year typo"))
+            .await?;
+        browser.wait_gone("off-axis-earlier").await?;
+        // The whole range again: the strays are counted again, off the axis.
+        browser.click("reset-range").await?;
+        wait_total(browser, 2002).await?;
+        browser.click("off-axis-earlier").await?;
+        wait_total(browser, 1).await?;
+        browser
+            .wait_text("row", "the stray", |t| t.contains("clock not synced"))
+            .await?;
+        browser.assert_no_console_errors().await
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn facets_histogram_query_errors_and_the_library_work_as_people_use_them() {
     let Served {
         bundle, cache, url, ..

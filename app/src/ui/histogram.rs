@@ -1,5 +1,7 @@
 //! Log volume over time by level for the current query. Drag across it to zoom into a time
-//! range; double-click to go back to the whole range; hovering shows a bucket's counts.
+//! range; double-click to go back to the whole range; hovering shows a bucket's counts. The
+//! axis leaves out a few records far off in time from all the others (the store's rule); a
+//! button at either end counts them and picks their time range.
 //!
 //! The bars of each level are one SVG path: a refresh during an import replaces seven elements,
 //! not a thousand rectangles (their style and layout cost frames).
@@ -7,7 +9,7 @@
 use std::fmt::Write;
 
 use leptos::{ev, prelude::*};
-use trawl_protocol::results::LEVEL_NAMES;
+use trawl_protocol::{results::LEVEL_NAMES, OffAxis};
 
 use crate::{format, session::Session};
 
@@ -131,16 +133,54 @@ pub fn Histogram() -> impl IntoView {
                 })}
             </svg>
             <div class="axis">
-                {move || span().map(|(start, width, n)| {
-                    let utc = session.utc.get();
-                    view! {
-                        <span>{format::time(start, utc)}</span>
-                        <span>{format::time(start + width * n as i64, utc)}</span>
-                    }
-                })}
+                <span>
+                    {move || off_axis(session, |h| h.earlier.clone(), "earlier")}
+                    {move || span().map(|(start, _, _)| format::time(start, session.utc.get()))}
+                </span>
+                <span>
+                    {move || span().map(|(start, width, n)| {
+                        format::time(start + width * n as i64, session.utc.get())
+                    })}
+                    {move || off_axis(session, |h| h.later.clone(), "later")}
+                </span>
             </div>
         </section>
     }
+}
+
+/// A button for the results the axis leaves out on one side (`earlier` or `later`), which
+/// picks the time range they are in.
+fn off_axis(
+    session: Session,
+    side: impl Fn(&trawl_protocol::Histogram) -> Option<OffAxis>,
+    name: &'static str,
+) -> Option<impl IntoView> {
+    let off = session
+        .overview
+        .with(|o| o.as_ref().and_then(|o| side(&o.histogram)))?;
+    let utc = session.utc.get();
+    let count = format::counted(off.records, "record");
+    let (label, title) = if name == "earlier" {
+        (format!("← {count} earlier"), "before")
+    } else {
+        (format!("{count} later →"), "after")
+    };
+    let title = format!(
+        "{count} {title} this axis, far from the others in time, from {} to {}: show them",
+        format::time(off.from_nanos, utc),
+        format::time(off.to_nanos, utc)
+    );
+    let range = (off.from_nanos, off.to_nanos);
+    Some(view! {
+        <button
+            class="off-axis"
+            data-testid=format!("off-axis-{name}")
+            title=title
+            on:click=move |_| session.set_range(Some(range))
+        >
+            {label}
+        </button>
+    })
 }
 
 /// The stacked bars of an overview's histogram: one path per level.

@@ -25,11 +25,11 @@ use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 pub use results::{
     leading_chars, BundleSummary, ConsoleResult, Context, Cursor, Detail, Facet, FacetValue, Gap,
-    Histogram, Order, Overview, Page, Row, Trace,
+    Histogram, OffAxis, Order, Overview, Page, Row, Trace,
 };
 
 /// Version of the message shapes below. Bump it on any change that an older peer would misread.
-pub const PROTOCOL_VERSION: u32 = 7;
+pub const PROTOCOL_VERSION: u32 = 8;
 
 /// Correlates a [`Request`] with its reply. Unique per app session.
 pub type RequestId = u64;
@@ -552,6 +552,12 @@ mod tests {
                         start_nanos: 0,
                         bucket_nanos: 60_000_000_000,
                         buckets: vec![[0, 1, 2, 3, 4, 5, 6]],
+                        earlier: None,
+                        later: Some(OffAxis {
+                            records: 1,
+                            from_nanos: 4_102_444_800_000_000_000,
+                            to_nanos: 4_102_444_800_000_000_000,
+                        }),
                     },
                     levels: vec![FacetValue {
                         value: Some("3".into()),

@@ -150,6 +150,21 @@ pub struct Histogram {
     pub bucket_nanos: i64,
     /// Per bucket: counts by level code (index 0: records without a level).
     pub buckets: Vec<[u64; 7]>,
+    /// Results before the first bucket: with no start asked for, the axis leaves out a few
+    /// records whose times lie far from all the others (a clock at 1970, a year typo), which
+    /// would squeeze the rest into one bar.
+    pub earlier: Option<OffAxis>,
+    /// Results after the last bucket, left out as [`earlier`](Self::earlier) ones are.
+    pub later: Option<OffAxis>,
+}
+
+/// Results a [`Histogram`] leaves off its axis, and the span of the store's records they are
+/// in: a time range (both ends inclusive) that shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OffAxis {
+    pub records: u64,
+    pub from_nanos: i64,
+    pub to_nanos: i64,
 }
 
 /// A query's histogram and main facets, computed together.

@@ -29,6 +29,7 @@ mod library;
 pub mod query;
 mod schema;
 mod search;
+pub mod time_axis;
 pub mod tokenizer;
 
 pub use bundle_export::{BundleExport, ExportStep, ExportedFile};
@@ -37,7 +38,7 @@ pub use import::{Flow, ImportOptions, Progress, SegmentImport, SegmentReport};
 pub use query::{Query, QueryError};
 pub use trawl_protocol::results::{
     BundleSummary, ConsoleResult, Context, Cursor, Detail, Facet, FacetValue, Gap, Histogram,
-    Order, Overview, Page, Row, Trace,
+    OffAxis, Order, Overview, Page, Row, Trace,
 };
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension};

@@ -13,8 +13,8 @@ use rusqlite::{params, params_from_iter, OptionalExtension, Row as SqlRow};
 use crate::key;
 use crate::query::{compile, json_lookup, Compiled, Frag, Query};
 use crate::{
-    Context, Cursor, Detail, Facet, FacetValue, Gap, Histogram, Order, Overview, Page, Result, Row,
-    Store, Trace,
+    Context, Cursor, Detail, Facet, FacetValue, Gap, Histogram, OffAxis, Order, Overview, Page,
+    Result, Row, Store, Trace,
 };
 
 /// The columns of a [`Row`] from `record_rows r`.
@@ -40,6 +40,25 @@ pub(crate) fn row_from_sql(row: &SqlRow<'_>) -> rusqlite::Result<Row> {
 
 /// The round bucket width (ms) at least `raw` ms wide: 1-2-5 steps below a second, then the
 /// clock's steps (15 s, 30 s, 1 min, 5 min, 15 min, 1 h, 3 h, 12 h, 1 d, 7 d …).
+/// `records` results off a histogram's axis, in the strays' span of keys (or else `beyond`,
+/// the span past the axis).
+fn off_axis(records: u64, strays: Option<(i64, i64)>, beyond: (i64, i64)) -> Option<OffAxis> {
+    let (from, to) = strays.unwrap_or(beyond);
+    (records > 0).then(|| OffAxis {
+        records,
+        from_nanos: key::time_of(from),
+        to_nanos: key::time_of(to),
+    })
+}
+
+/// The SQL of the histogram bucket that the millisecond `ms` (since the key epoch) falls in,
+/// given the first bucket's start, the width and where records with a time begin as
+/// parameters 1 to 3: -1 before the start (SQL's division rounds towards zero, which would put
+/// the millisecond just before it in bucket 0), NULL before records with a time.
+fn bucket_of(ms: &str) -> String {
+    format!("CASE WHEN {ms} < ?3 THEN NULL WHEN {ms} < ?1 THEN -1 ELSE ({ms} - ?1) / ?2 END")
+}
+
 fn nice_width(raw: i64) -> i64 {
     const SECOND: i64 = 1000;
     const MINUTE: i64 = 60 * SECOND;
@@ -279,34 +298,36 @@ impl Store {
     pub fn overview(&self, query: &Query, buckets: usize, facet_limit: usize) -> Result<Overview> {
         let plan = self.plan(query)?;
         let c = &plan.compiled;
-        // The span of the records that have a time (those without one are not in any bucket).
-        let (min, max): (Option<i64>, Option<i64>) =
-            self.conn
-                .query_row("SELECT min(min_ts), max(max_ts) FROM segments", [], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })?;
-        let (min, max) = (min.map(key::floor), max.map(|t| key::ceil(t) - 1));
         let buckets = buckets.max(1);
-        let (Some(min), Some(max)) = (min, max) else {
+        // Records without a time are in no bucket; an end the query leaves open is where the
+        // store's records are, less strays far off (see `time_axis`).
+        let Some(axis) = self.time_axis()? else {
             return Ok(Overview {
                 histogram: Histogram {
                     start_nanos: 0,
                     bucket_nanos: 1_000_000,
                     buckets: vec![[0; 7]; buckets],
+                    earlier: None,
+                    later: None,
                 },
                 levels: Vec::new(),
                 services: Vec::new(),
                 hosts: Vec::new(),
             });
         };
+        let (min, max) = axis.whole;
         let ms = |k: i64| k >> key::SLOT_BITS;
-        let lo = ms(c.lo.unwrap_or(min).max(min));
-        let hi = ms(c.hi.map_or(max, |h| (h - 1).min(max))).max(lo) + 1;
+        let lo = ms(c.lo.map_or(axis.shown.0, |l| l.max(min)));
+        let hi = ms(c.hi.map_or(axis.shown.1, |h| (h - 1).min(max))).max(lo) + 1;
         let width = nice_width((hi - lo + buckets as i64 - 1) / buckets as i64);
         let lo = lo.div_euclid(width) * width;
         let buckets = usize::try_from((hi - lo + width - 1) / width)
             .unwrap_or(1)
             .max(1);
+        let end = lo + width * buckets as i64;
+        // Records without a time have keys of the key epoch's first millisecond: before the
+        // hour of the first record with one (the rollup's grain is the hour at most).
+        let timed = ms(min) - ms(min).rem_euclid(3_600_000);
         // Buckets of whole hours or minutes come from the rollup at that grain.
         let rollup = [Grain::Hour, Grain::Minute].into_iter().find_map(|grain| {
             let grain_ms = grain.minutes() * 60_000;
@@ -317,40 +338,52 @@ impl Store {
         let (sql, params) = match rollup {
             Some(mut frag) => {
                 let sql = format!(
-                    "SELECT (r.minute * 60000 - ?) / ?, coalesce(r.level, 0), r.service, r.host, sum(r.n){}
+                    "SELECT {}, coalesce(r.level, 0), r.service, r.host, sum(r.n){}
                      GROUP BY 1, 2, 3, 4",
+                    bucket_of("r.minute * 60000"),
                     frag.sql
                 );
-                let mut params = vec![Value::Integer(lo), Value::Integer(width)];
+                let mut params = vec![
+                    Value::Integer(lo),
+                    Value::Integer(width),
+                    Value::Integer(timed),
+                ];
                 params.append(&mut frag.params);
                 (sql, params)
             }
             None => {
                 let (mut frag, key) = plan.selection(None, true);
                 let sql = format!(
-                    "SELECT (({key} >> {bits}) - ?) / ?, coalesce(r.level, 0), r.service, r.host, count(*){}
+                    "SELECT {}, coalesce(r.level, 0), r.service, r.host, count(*){}
                      GROUP BY 1, 2, 3, 4",
-                    frag.sql,
-                    bits = key::SLOT_BITS
+                    bucket_of(&format!("({key} >> {})", key::SLOT_BITS)),
+                    frag.sql
                 );
-                let mut params = vec![Value::Integer(lo), Value::Integer(width)];
+                let mut params = vec![
+                    Value::Integer(lo),
+                    Value::Integer(width),
+                    Value::Integer(timed),
+                ];
                 params.append(&mut frag.params);
                 (sql, params)
             }
         };
         let mut out = vec![[0u64; 7]; buckets];
+        let (mut earlier, mut later) = (0, 0);
         let mut levels: HashMap<Option<String>, u64> = HashMap::new();
         let mut services: HashMap<Option<String>, u64> = HashMap::new();
         let mut hosts: HashMap<Option<String>, u64> = HashMap::new();
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let mut rows = stmt.query(params_from_iter(params))?;
         while let Some(row) = rows.next()? {
-            let (b, level, n): (i64, i64, i64) = (row.get(0)?, row.get(1)?, row.get(4)?);
+            let (b, level, n): (Option<i64>, i64, i64) = (row.get(0)?, row.get(1)?, row.get(4)?);
             let n = n.unsigned_abs();
-            if let (Ok(b), Ok(level)) = (usize::try_from(b), usize::try_from(level)) {
-                if b < buckets && level < 7 {
-                    out[b][level] += n;
-                }
+            match (b.map(usize::try_from), usize::try_from(level)) {
+                (None, _) => {}
+                (Some(Err(_)), _) => earlier += n,
+                (Some(Ok(b)), _) if b >= buckets => later += n,
+                (Some(Ok(b)), Ok(level)) if level < 7 => out[b][level] += n,
+                _ => {}
             }
             *levels
                 .entry((level > 0).then(|| level.to_string()))
@@ -363,6 +396,8 @@ impl Store {
                 start_nanos: key::time_of(lo << key::SLOT_BITS),
                 bucket_nanos: width * 1_000_000,
                 buckets: out,
+                earlier: off_axis(earlier, axis.earlier, (min, (lo << key::SLOT_BITS) - 1)),
+                later: off_axis(later, axis.later, (end << key::SLOT_BITS, max)),
             },
             levels: top(levels, facet_limit),
             services: top(services, facet_limit),

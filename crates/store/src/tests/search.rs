@@ -239,6 +239,71 @@ fn fields_levels_regex_and_time_filters() {
 }
 
 #[test]
+fn a_histogram_leaves_a_stray_time_off_its_axis_and_counts_it() {
+    let mut store = Store::open_in_memory().unwrap();
+    let hour = 3_600_000_000_000;
+    let t0 = 1_763_800_000_000_000_000; // 2025-11-22
+    let year_2100 = 4_102_444_800_000_000_000;
+    let mut records: Vec<Record> = vec![Record::message("before any time".to_owned())];
+    records.extend((0..2000).map(|i| Record {
+        ts_nanos: Some(t0 + i * (hour / 1000)),
+        level: Some(Level::Info),
+        ..Record::message(format!("request {i}"))
+    }));
+    records.insert(
+        700,
+        Record {
+            ts_nanos: Some(year_2100),
+            ..Record::message("clock gone wrong".to_owned())
+        },
+    );
+    let bytes = data::segment(300, 0, 0, &records, 64);
+    store
+        .import_segment(
+            "stray",
+            "stray",
+            &bytes[..],
+            ImportOptions::default(),
+            &mut |_| Flow::Continue,
+        )
+        .unwrap();
+    // The axis spans the two hours of requests, not the 75 years up to the stray.
+    let h = store.histogram(&q(""), 60).unwrap();
+    assert!(h.start_nanos <= t0 && t0 - h.start_nanos < hour, "{h:?}");
+    let axis_end = h.start_nanos + h.bucket_nanos * h.buckets.len() as i64;
+    assert!(
+        axis_end >= t0 + 2 * hour && axis_end < t0 + 3 * hour,
+        "{h:?}"
+    );
+    assert_eq!(h.buckets.iter().flatten().sum::<u64>(), 2000);
+    assert_eq!(h.earlier, None);
+    let later = h.later.clone().expect("the stray is counted");
+    assert_eq!(later.records, 1);
+    assert_eq!((later.from_nanos, later.to_nanos), (year_2100, year_2100));
+    // Only the results off the axis are counted: a query without them has none.
+    let h = store.histogram(&q("request"), 60).unwrap();
+    assert_eq!(
+        (h.buckets.iter().flatten().sum::<u64>(), h.later),
+        (2000, None)
+    );
+    let h = store.histogram(&q("clock"), 60).unwrap();
+    assert_eq!(h.buckets.iter().flatten().sum::<u64>(), 0);
+    assert_eq!(h.later.map(|l| l.records), Some(1));
+    // The range it names shows it; a range asked for is never cut.
+    let range = q("").within(Some(later.from_nanos), Some(later.to_nanos));
+    assert_eq!(store.count(&range).unwrap(), 1);
+    let h = store.histogram(&range, 60).unwrap();
+    assert_eq!(h.buckets.iter().flatten().sum::<u64>(), 1);
+    let h = store
+        .histogram(&q("").within(Some(t0), Some(year_2100)), 60)
+        .unwrap();
+    assert_eq!(
+        (h.buckets.iter().flatten().sum::<u64>(), h.later),
+        (2001, None)
+    );
+}
+
+#[test]
 fn histogram_and_facets_add_up_to_the_total() {
     let (store, all) = store();
     for query in [
