@@ -97,6 +97,8 @@ pub const MMAP_BYTES: i64 = 0x7fff_0000;
 #[derive(Debug)]
 pub struct Store {
     conn: Connection,
+    /// The last [`time_axis::TimeAxis`] found, with the version of the data it was found in.
+    time_axis: std::cell::Cell<Option<time_axis::Cached>>,
 }
 
 impl Store {
@@ -162,7 +164,10 @@ impl Store {
             "UPDATE store_info SET open_count = open_count + 1 WHERE id = 1",
             [],
         )?;
-        Ok(Self { conn })
+        Ok(Self {
+            conn,
+            time_axis: std::cell::Cell::new(None),
+        })
     }
 
     /// The version of the SQLite library this store runs on, e.g. `3.53.0`.

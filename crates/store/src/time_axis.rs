@@ -31,9 +31,32 @@ pub(crate) struct TimeAxis {
     pub later: Option<(i64, i64)>,
 }
 
+/// A time axis found, and when: the data's version (`PRAGMA data_version`, which other
+/// connections' commits change) and this connection's count of rows changed.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Cached {
+    version: (i64, u64),
+    axis: Option<TimeAxis>,
+}
+
 impl Store {
-    /// The store's time axis, `None` while no record has a time.
+    /// The store's time axis, `None` while no record has a time. Found again only when the
+    /// data changed: reading the rollup for it took 6.5 ms at 1M records, as long as the rest
+    /// of a histogram of errors.
     pub(crate) fn time_axis(&self) -> Result<Option<TimeAxis>> {
+        let data_version: i64 = self
+            .conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))?;
+        let version = (data_version, self.conn.total_changes());
+        if let Some(cached) = self.time_axis.get().filter(|c| c.version == version) {
+            return Ok(cached.axis);
+        }
+        let axis = self.find_time_axis()?;
+        self.time_axis.set(Some(Cached { version, axis }));
+        Ok(axis)
+    }
+
+    fn find_time_axis(&self) -> Result<Option<TimeAxis>> {
         let (min, max): (Option<i64>, Option<i64>) =
             self.conn
                 .query_row("SELECT min(min_ts), max(max_ts) FROM segments", [], |r| {

@@ -250,23 +250,32 @@ fn a_histogram_leaves_a_stray_time_off_its_axis_and_counts_it() {
         level: Some(Level::Info),
         ..Record::message(format!("request {i}"))
     }));
-    records.insert(
-        700,
-        Record {
+    let import = |store: &mut Store, writer: u128, records: &[Record]| {
+        let bytes = data::segment(writer, 0, 0, records, 64);
+        store
+            .import_segment(
+                "stray",
+                &format!("stray-{writer}"),
+                &bytes[..],
+                ImportOptions::default(),
+                &mut |_| Flow::Continue,
+            )
+            .unwrap();
+    };
+    import(&mut store, 300, &records);
+    let h = store.histogram(&q(""), 60).unwrap();
+    assert_eq!(
+        (h.buckets.iter().flatten().sum::<u64>(), h.later),
+        (2000, None)
+    );
+    import(
+        &mut store,
+        301,
+        &[Record {
             ts_nanos: Some(year_2100),
             ..Record::message("clock gone wrong".to_owned())
-        },
+        }],
     );
-    let bytes = data::segment(300, 0, 0, &records, 64);
-    store
-        .import_segment(
-            "stray",
-            "stray",
-            &bytes[..],
-            ImportOptions::default(),
-            &mut |_| Flow::Continue,
-        )
-        .unwrap();
     // The axis spans the two hours of requests, not the 75 years up to the stray.
     let h = store.histogram(&q(""), 60).unwrap();
     assert!(h.start_nanos <= t0 && t0 - h.start_nanos < hour, "{h:?}");
