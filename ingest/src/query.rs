@@ -89,8 +89,11 @@ pub fn run(args: QueryArgs) -> Result<bool> {
                 writeln!(out, "{}  {total:>8}  {}", rfc3339(start), levels.join(" "))?;
             }
         }
-        // Stray times far from the rest are left off the buckets: say where, on stderr, so
-        // that the buckets stay all stdout holds.
+        // Stray times far from the rest are left off the buckets, and records without a time
+        // are in none: say so on stderr, so that the buckets stay all stdout holds.
+        if h.untimed > 0 {
+            eprintln!("trawl: {} without a time, in no bucket", counted(h.untimed));
+        }
         for (side, off) in [("earlier", &h.earlier), ("later", &h.later)] {
             if let Some(off) = off {
                 eprintln!(

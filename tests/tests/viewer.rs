@@ -1198,12 +1198,13 @@ async fn click_facet(browser: &Browser, facet: &str, value: &str, alt: bool) -> 
 
 #[tokio::test]
 async fn the_histogram_leaves_stray_times_off_its_axis_and_shows_them_on_demand() {
-    // Two thousand requests in one hour, a record from a clock before its sync (2019) and one
-    // with a mistyped year (2100).
+    // A line without a time, two thousand requests in one hour, a record from a clock before
+    // its sync (2019) and one with a mistyped year (2100).
     let logs = tempfile::tempdir().unwrap();
     let log = logs.path().join("app.log");
     let mut text = String::from(
-        "{\"time\":\"2019-05-01T00:00:00Z\",\"level\":\"warn\",\"msg\":\"clock not synced\"}\n",
+        "{\"msg\":\"starting up\"}\n\
+         {\"time\":\"2019-05-01T00:00:00Z\",\"level\":\"warn\",\"msg\":\"clock not synced\"}\n",
     );
     for i in 0..2000 {
         text.push_str(&format!(
@@ -1220,7 +1221,7 @@ async fn the_histogram_leaves_stray_times_off_its_axis_and_shows_them_on_demand(
     let Served { url, .. } = &serve_bundle("strays", &[log]);
     run("viewer_strays", async |browser| {
         browser.goto(url).await?;
-        wait_imported(browser, 2002).await?;
+        wait_imported(browser, 2003).await?;
         // The axis spans the hour of requests, and each stray is counted at its end.
         let later = browser
             .wait_text("off-axis-later", "the later stray", |t| {
@@ -1245,6 +1246,12 @@ async fn the_histogram_leaves_stray_times_off_its_axis_and_shows_them_on_demand(
             axis.matches("2025-11-22 08:").count() == 2 && !axis.contains("2100-"),
             "axis: {axis} ({earlier}, {later})"
         );
+        // The line without a time is counted apart.
+        browser
+            .wait_text("untimed", "the line without a time", |t| {
+                t == "1 record without a time"
+            })
+            .await?;
         // A button shows its strays: their time range is picked, and they are the results.
         browser.click("off-axis-later").await?;
         wait_total(browser, 1).await?;
@@ -1254,7 +1261,7 @@ async fn the_histogram_leaves_stray_times_off_its_axis_and_shows_them_on_demand(
         browser.wait_gone("off-axis-earlier").await?;
         // The whole range again: the strays are counted again, off the axis.
         browser.click("reset-range").await?;
-        wait_total(browser, 2002).await?;
+        wait_total(browser, 2003).await?;
         browser.click("off-axis-earlier").await?;
         wait_total(browser, 1).await?;
         browser

@@ -137,6 +137,14 @@ pub fn Histogram() -> impl IntoView {
                     {move || off_axis(session, |h| h.earlier.clone(), "earlier")}
                     {move || span().map(|(start, _, _)| format::time(start, session.utc.get()))}
                 </span>
+                {move || {
+                    let untimed = session.overview.with(|o| o.as_ref().map_or(0, |o| o.histogram.untimed));
+                    (untimed > 0).then(|| view! {
+                        <span class="untimed" data-testid="untimed">
+                            {format!("{} without a time", format::counted(untimed, "record"))}
+                        </span>
+                    })
+                }}
                 <span>
                     {move || span().map(|(start, width, n)| {
                         format::time(start + width * n as i64, session.utc.get())

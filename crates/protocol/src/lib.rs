@@ -558,6 +558,7 @@ mod tests {
                             from_nanos: 4_102_444_800_000_000_000,
                             to_nanos: 4_102_444_800_000_000_000,
                         }),
+                        untimed: 2,
                     },
                     levels: vec![FacetValue {
                         value: Some("3".into()),

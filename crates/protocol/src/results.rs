@@ -156,6 +156,9 @@ pub struct Histogram {
     pub earlier: Option<OffAxis>,
     /// Results after the last bucket, left out as [`earlier`](Self::earlier) ones are.
     pub later: Option<OffAxis>,
+    /// Results with no time to place them at (none of their own, and none on a line before
+    /// them in their source, whose time they would take): in no bucket.
+    pub untimed: u64,
 }
 
 /// Results a [`Histogram`] leaves off its axis, and the span of the store's records they are

@@ -285,10 +285,11 @@ impl Store {
         Ok(n.unsigned_abs())
     }
 
-    /// Results of `query` per time bucket and level, over the query's time range (or all the
-    /// store's records): about `buckets` buckets (at most one more) of a round width (1 s,
-    /// 5 min, 1 h, 1 d …) aligned to multiples of it, as Grafana and Kibana draw them.
-    /// Records without a time are in no bucket.
+    /// Results of `query` per time bucket and level, over the query's time range (or the
+    /// store's records, less strays far off in time: [`crate::time_axis`]): about `buckets`
+    /// buckets (at most one more) of a round width (1 s, 5 min, 1 h, 1 d …) aligned to
+    /// multiples of it, as Grafana and Kibana draw them. Results off the axis and results
+    /// without a time are counted beside the buckets.
     pub fn histogram(&self, query: &Query, buckets: usize) -> Result<Histogram> {
         Ok(self.overview(query, buckets, 0)?.histogram)
     }
@@ -299,26 +300,14 @@ impl Store {
         let plan = self.plan(query)?;
         let c = &plan.compiled;
         let buckets = buckets.max(1);
-        // Records without a time are in no bucket; an end the query leaves open is where the
-        // store's records are, less strays far off (see `time_axis`).
-        let Some(axis) = self.time_axis()? else {
-            return Ok(Overview {
-                histogram: Histogram {
-                    start_nanos: 0,
-                    bucket_nanos: 1_000_000,
-                    buckets: vec![[0; 7]; buckets],
-                    earlier: None,
-                    later: None,
-                },
-                levels: Vec::new(),
-                services: Vec::new(),
-                hosts: Vec::new(),
-            });
-        };
-        let (min, max) = axis.whole;
+        // An end the query leaves open is where the store's records are, less strays far off
+        // (see `time_axis`). With no record that has a time, every result is untimed.
+        let axis = self.time_axis()?;
+        let (min, max) = axis.map_or((0, 0), |a| a.whole);
+        let shown = axis.map_or((0, 0), |a| a.shown);
         let ms = |k: i64| k >> key::SLOT_BITS;
-        let lo = ms(c.lo.map_or(axis.shown.0, |l| l.max(min)));
-        let hi = ms(c.hi.map_or(axis.shown.1, |h| (h - 1).min(max))).max(lo) + 1;
+        let lo = ms(c.lo.map_or(shown.0, |l| l.max(min)));
+        let hi = ms(c.hi.map_or(shown.1, |h| (h - 1).min(max))).max(lo) + 1;
         let width = nice_width((hi - lo + buckets as i64 - 1) / buckets as i64);
         let lo = lo.div_euclid(width) * width;
         let buckets = usize::try_from((hi - lo + width - 1) / width)
@@ -327,7 +316,10 @@ impl Store {
         let end = lo + width * buckets as i64;
         // Records without a time have keys of the key epoch's first millisecond: before the
         // hour of the first record with one (the rollup's grain is the hour at most).
-        let timed = ms(min) - ms(min).rem_euclid(3_600_000);
+        let timed = match axis {
+            Some(_) => ms(min) - ms(min).rem_euclid(3_600_000),
+            None => i64::MAX,
+        };
         // Buckets of whole hours or minutes come from the rollup at that grain.
         let rollup = [Grain::Hour, Grain::Minute].into_iter().find_map(|grain| {
             let grain_ms = grain.minutes() * 60_000;
@@ -369,7 +361,7 @@ impl Store {
             }
         };
         let mut out = vec![[0u64; 7]; buckets];
-        let (mut earlier, mut later) = (0, 0);
+        let (mut earlier, mut later, mut untimed) = (0, 0, 0);
         let mut levels: HashMap<Option<String>, u64> = HashMap::new();
         let mut services: HashMap<Option<String>, u64> = HashMap::new();
         let mut hosts: HashMap<Option<String>, u64> = HashMap::new();
@@ -379,7 +371,7 @@ impl Store {
             let (b, level, n): (Option<i64>, i64, i64) = (row.get(0)?, row.get(1)?, row.get(4)?);
             let n = n.unsigned_abs();
             match (b.map(usize::try_from), usize::try_from(level)) {
-                (None, _) => {}
+                (None, _) => untimed += n,
                 (Some(Err(_)), _) => earlier += n,
                 (Some(Ok(b)), _) if b >= buckets => later += n,
                 (Some(Ok(b)), Ok(level)) if level < 7 => out[b][level] += n,
@@ -396,8 +388,17 @@ impl Store {
                 start_nanos: key::time_of(lo << key::SLOT_BITS),
                 bucket_nanos: width * 1_000_000,
                 buckets: out,
-                earlier: off_axis(earlier, axis.earlier, (min, (lo << key::SLOT_BITS) - 1)),
-                later: off_axis(later, axis.later, (end << key::SLOT_BITS, max)),
+                earlier: off_axis(
+                    earlier,
+                    axis.and_then(|a| a.earlier),
+                    (min, (lo << key::SLOT_BITS) - 1),
+                ),
+                later: off_axis(
+                    later,
+                    axis.and_then(|a| a.later),
+                    (end << key::SLOT_BITS, max),
+                ),
+                untimed,
             },
             levels: top(levels, facet_limit),
             services: top(services, facet_limit),

@@ -268,6 +268,8 @@ fn a_histogram_leaves_a_stray_time_off_its_axis_and_counts_it() {
         (h.buckets.iter().flatten().sum::<u64>(), h.later),
         (2000, None)
     );
+    // The record before any time is counted apart.
+    assert_eq!(h.untimed, 1);
     import(
         &mut store,
         301,
@@ -309,6 +311,40 @@ fn a_histogram_leaves_a_stray_time_off_its_axis_and_counts_it() {
     assert_eq!(
         (h.buckets.iter().flatten().sum::<u64>(), h.later),
         (2001, None)
+    );
+}
+
+#[test]
+fn results_without_a_time_are_counted_beside_the_histogram_with_their_facets() {
+    let mut store = Store::open_in_memory().unwrap();
+    let records: Vec<Record> = (0..30)
+        .map(|i| Record {
+            level: Some([Level::Info, Level::Error][i % 2]),
+            ..Record::message(format!("worker picked job {i}"))
+        })
+        .collect();
+    let bytes = data::segment(400, 0, 0, &records, 64);
+    store
+        .import_segment(
+            "untimed",
+            "untimed",
+            &bytes[..],
+            ImportOptions::default(),
+            &mut |_| Flow::Continue,
+        )
+        .unwrap();
+    let overview = store.overview(&q("job"), 60, 10).unwrap();
+    let h = &overview.histogram;
+    assert_eq!(h.buckets.iter().flatten().sum::<u64>(), 0);
+    assert_eq!((h.untimed, &h.earlier, &h.later), (30, &None, &None));
+    let levels: Vec<(Option<String>, u64)> = overview
+        .levels
+        .into_iter()
+        .map(|v| (v.value, v.count))
+        .collect();
+    assert_eq!(
+        levels,
+        [(Some("3".to_owned()), 15), (Some("5".to_owned()), 15)]
     );
 }
 
