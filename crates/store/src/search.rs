@@ -38,8 +38,6 @@ pub(crate) fn row_from_sql(row: &SqlRow<'_>) -> rusqlite::Result<Row> {
     })
 }
 
-/// The round bucket width (ms) at least `raw` ms wide: 1-2-5 steps below a second, then the
-/// clock's steps (15 s, 30 s, 1 min, 5 min, 15 min, 1 h, 3 h, 12 h, 1 d, 7 d …).
 /// `records` results off a histogram's axis, in the strays' span of keys (or else `beyond`,
 /// the span past the axis).
 fn off_axis(records: u64, strays: Option<(i64, i64)>, beyond: (i64, i64)) -> Option<OffAxis> {
@@ -59,6 +57,8 @@ fn bucket_of(ms: &str) -> String {
     format!("CASE WHEN {ms} < ?3 THEN NULL WHEN {ms} < ?1 THEN -1 ELSE ({ms} - ?1) / ?2 END")
 }
 
+/// The round bucket width (ms) at least `raw` ms wide: 1-2-5 steps below a second, then the
+/// clock's steps (15 s, 30 s, 1 min, 5 min, 15 min, 1 h, 3 h, 12 h, 1 d, 7 d …).
 fn nice_width(raw: i64) -> i64 {
     const SECOND: i64 = 1000;
     const MINUTE: i64 = 60 * SECOND;
