@@ -134,7 +134,7 @@ pub fn Histogram() -> impl IntoView {
             </svg>
             <div class="axis">
                 <span>
-                    {move || off_axis(session, |h| h.earlier.clone(), "earlier")}
+                    {move || off_axis(session, Side::Earlier)}
                     {move || span().map(|(start, _, _)| format::time(start, session.utc.get()))}
                 </span>
                 {move || {
@@ -149,32 +149,49 @@ pub fn Histogram() -> impl IntoView {
                     {move || span().map(|(start, width, n)| {
                         format::time(start + width * n as i64, session.utc.get())
                     })}
-                    {move || off_axis(session, |h| h.later.clone(), "later")}
+                    {move || off_axis(session, Side::Later)}
                 </span>
             </div>
         </section>
     }
 }
 
-/// A button for the results the axis leaves out on one side (`earlier` or `later`), which
-/// picks the time range they are in.
-fn off_axis(
-    session: Session,
-    side: impl Fn(&trawl_protocol::Histogram) -> Option<OffAxis>,
-    name: &'static str,
-) -> Option<impl IntoView> {
+/// An end of the histogram's axis.
+#[derive(Debug, Clone, Copy)]
+enum Side {
+    Earlier,
+    Later,
+}
+
+impl Side {
+    /// The results the axis leaves out at this end.
+    fn off_axis(self, histogram: &trawl_protocol::Histogram) -> Option<OffAxis> {
+        match self {
+            Side::Earlier => histogram.earlier.clone(),
+            Side::Later => histogram.later.clone(),
+        }
+    }
+
+    /// The button's text for `count` records, its title's word, and its test id.
+    fn words(self, count: &str) -> (String, &'static str, &'static str) {
+        match self {
+            Side::Earlier => (format!("← {count} earlier"), "before", "off-axis-earlier"),
+            Side::Later => (format!("{count} later →"), "after", "off-axis-later"),
+        }
+    }
+}
+
+/// A button for the results the axis leaves out at one end, which picks the time range they
+/// are in.
+fn off_axis(session: Session, side: Side) -> Option<impl IntoView> {
     let off = session
         .overview
-        .with(|o| o.as_ref().and_then(|o| side(&o.histogram)))?;
+        .with(|o| o.as_ref().and_then(|o| side.off_axis(&o.histogram)))?;
     let utc = session.utc.get();
     let count = format::counted(off.records, "record");
-    let (label, title) = if name == "earlier" {
-        (format!("← {count} earlier"), "before")
-    } else {
-        (format!("{count} later →"), "after")
-    };
+    let (label, relation, testid) = side.words(&count);
     let title = format!(
-        "{count} {title} this axis, far from the others in time, from {} to {}: show them",
+        "{count} {relation} this axis, far from the others in time, from {} to {}: show them",
         format::time(off.from_nanos, utc),
         format::time(off.to_nanos, utc)
     );
@@ -182,7 +199,7 @@ fn off_axis(
     Some(view! {
         <button
             class="off-axis"
-            data-testid=format!("off-axis-{name}")
+            data-testid=testid
             title=title
             on:click=move |_| session.set_range(Some(range))
         >

@@ -45,6 +45,7 @@ mod native {
                 let mut store = Store::open_in_memory().expect("memory store");
                 let secs = import(&mut store, &segments);
                 report_import(&mut out, n, "memory", secs, None);
+                fts_floor(&mut out, n, secs);
                 export_figures(&mut out, &store, n, &segments, secs);
                 added_import(&mut out, &mut store, n, secs);
                 let stepping = corpus_segments(n, Times::SteppingBack);
@@ -273,6 +274,88 @@ mod native {
         if let Some(mb) = mb {
             out.insert(format!("store_mb_{n}"), json!(mb));
         }
+    }
+
+    /// The floor under any import of this corpus, in the same run: only its full-text
+    /// columns (message, field values, trace id) into a bare FTS5 table with the store's
+    /// settings (contentless, no column sizes, full detail, 16 MiB of pending terms, automerge
+    /// 16), in transactions of the import's batch size. No records table, rollups or keys:
+    /// rowids count 1, 2, 3 … (the store's time keys, millions apart, made this floor 5-13%
+    /// slower in three runs). Once with SQLite's unicode61 tokenizer, once with trawl's.
+    fn fts_floor(out: &mut Map<String, Value>, n: usize, import_secs: f64) {
+        let rows: Vec<(String, Option<String>, Option<String>)> = Corpus::new(42)
+            .take(n)
+            .map(|r| {
+                let values = r.fields.as_deref().map(field_values);
+                (r.message, values, r.trace_id)
+            })
+            .collect();
+        for tokenizer in ["unicode61", "trawl"] {
+            let mut conn = rusqlite::Connection::open_in_memory().expect("memory db");
+            trawl_store::fts5::register_tokenizer(&conn).expect("tokenizer");
+            conn.execute_batch(&format!(
+                "PRAGMA cache_size = -32768;
+                 CREATE VIRTUAL TABLE t USING fts5(message, fields, trace, content = '',
+                     columnsize = 0, tokenize = '{tokenizer}', detail = full);
+                 INSERT INTO t(t, rank) VALUES ('hashsize', 16777216);
+                 INSERT INTO t(t, rank) VALUES ('automerge', 16);"
+            ))
+            .expect("fts table");
+            let batch = ImportOptions::default().batch_records;
+            let t = Instant::now();
+            for (b, chunk) in rows.chunks(batch).enumerate() {
+                let tx = conn.transaction().expect("begin");
+                {
+                    let mut insert = tx
+                        .prepare_cached(
+                            "INSERT INTO t(rowid, message, fields, trace) VALUES (?1, ?2, ?3, ?4)",
+                        )
+                        .expect("insert");
+                    for (i, (message, fields, trace)) in chunk.iter().enumerate() {
+                        let rowid = (b * batch + i + 1) as i64;
+                        insert
+                            .execute(rusqlite::params![rowid, message, fields, trace])
+                            .expect("insert");
+                    }
+                }
+                tx.commit().expect("commit");
+            }
+            let rate = n as f64 / t.elapsed().as_secs_f64();
+            let ratio = n as f64 / import_secs / rate;
+            println!(
+                "{n:>10} {:>8} {rate:>12.0} (bare FTS5 table, {tokenizer}; the memory import is {ratio:.2}x this)",
+                "fts-only"
+            );
+            out.insert(
+                format!("fts_only_{tokenizer}_{n}_records_per_s"),
+                json!(rate),
+            );
+        }
+    }
+
+    /// The values of a JSON object's text, space-separated: the store's searchable field text.
+    fn field_values(json: &str) -> String {
+        fn walk(value: &Value, out: &mut String) {
+            match value {
+                Value::Object(map) => map.values().for_each(|v| walk(v, out)),
+                Value::Array(items) => items.iter().for_each(|v| walk(v, out)),
+                Value::String(s) => {
+                    out.push_str(s);
+                    out.push(' ');
+                }
+                Value::Null => {}
+                other => {
+                    out.push_str(&other.to_string());
+                    out.push(' ');
+                }
+            }
+        }
+        let mut out = String::new();
+        match serde_json::from_str::<Value>(json) {
+            Ok(value) => walk(&value, &mut out),
+            Err(_) => out.push_str(json),
+        }
+        out
     }
 
     fn tokenizer_figures(out: &mut Map<String, Value>) {
