@@ -280,7 +280,7 @@ mod native {
     /// columns (message, field values, trace id) into a bare FTS5 table with the store's
     /// settings (contentless, no column sizes, full detail, 16 MiB of pending terms, automerge
     /// 16), in transactions of the import's batch size. No records table, rollups or keys:
-    /// rowids count 1, 2, 3 … (the store's time keys, millions apart, made this floor 5-13%
+    /// rowids count 1, 2, 3 … (the store's time keys, millions apart, made this floor 4-14%
     /// slower in three runs). Once with SQLite's unicode61 tokenizer, once with trawl's.
     fn fts_floor(out: &mut Map<String, Value>, n: usize, import_secs: f64) {
         let rows: Vec<(String, Option<String>, Option<String>)> = Corpus::new(42)
