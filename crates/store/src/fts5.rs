@@ -171,7 +171,12 @@ unsafe extern "C" fn tokenize(
     };
     // Text in SQLite is UTF-8 unless someone stored otherwise; such bytes are tokenized as
     // replacement characters (offsets then only approximate, never out of range).
-    let text = String::from_utf8_lossy(bytes);
+    // (`from_utf8` checks a word at a time; the lossy scan a character at a time took 3% of
+    // an import.)
+    let text = match std::str::from_utf8(bytes) {
+        Ok(text) => std::borrow::Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(bytes),
+    };
     let limit = c_int::try_from(bytes.len()).unwrap_or(c_int::MAX);
     let result = tokenizer::tokenize(&text, mode, options, |token| {
         let flags = if token.colocated {

@@ -11,8 +11,10 @@ use std::collections::HashMap;
 use std::io::Read;
 
 use rusqlite::{params, Transaction};
+use rustc_hash::FxHashMap;
 use trawl_bundle::{Finding, Item, Record, SegmentHeader, SegmentReader};
 
+use crate::borrowed_insert::BorrowedInsert;
 use crate::fields_text;
 use crate::key::{self, KeyAllocator};
 
@@ -402,13 +404,15 @@ fn insert_batch(tx: &Transaction<'_>, batch: &mut Batch) -> rusqlite::Result<()>
         ..
     } = batch;
     let segment_id = *segment_id;
-    let mut insert = tx.prepare_cached(
+    let mut insert = BorrowedInsert::prepare(
+        tx,
         "INSERT INTO record_rows(id, ts, level, service, host, trace_id, span_id, message,
                                  fields, raw, source_id, line, segment, seq)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
          ON CONFLICT(id) DO NOTHING",
     )?;
-    let mut index = tx.prepare_cached(
+    let mut index = BorrowedInsert::prepare(
+        tx,
         "INSERT INTO records_fts(rowid, message, fields, trace) VALUES (?1, ?2, ?3, ?4)",
     )?;
     let mut highest_key = tx.prepare_cached(
@@ -416,7 +420,7 @@ fn insert_batch(tx: &Transaction<'_>, batch: &mut Batch) -> rusqlite::Result<()>
     )?;
     // Records with the keys they got, to be indexed in key order.
     let mut keyed: Vec<(i64, &Record)> = Vec::with_capacity(pending.len());
-    let mut rollup: HashMap<RollupGroup<'_>, i64> = HashMap::new();
+    let mut rollup: FxHashMap<RollupGroup<'_>, i64> = FxHashMap::default();
     let (mut min_ts, mut max_ts) = (None::<i64>, None::<i64>);
     let mut sources = SourceIds::new(tx)?;
     for Pending { seq, record } in pending.iter() {
@@ -435,21 +439,21 @@ fn insert_batch(tx: &Transaction<'_>, batch: &mut Batch) -> rusqlite::Result<()>
             .filter(|raw| *raw != record.message.as_bytes());
         let mut key = keys.next(record.ts_nanos);
         loop {
-            let inserted = insert.execute(params![
-                key,
-                record.ts_nanos,
-                record.level.map(|l| l.code()),
-                record.service,
-                record.host,
-                record.trace_id,
-                record.span_id,
-                record.message,
-                record.fields,
-                raw,
-                source_id,
-                record.line.map(|l| l as i64),
-                segment_id,
-                *seq as i64,
+            let inserted = insert.execute(&[
+                key.into(),
+                record.ts_nanos.into(),
+                record.level.map(|l| i64::from(l.code())).into(),
+                record.service.as_deref().into(),
+                record.host.as_deref().into(),
+                record.trace_id.as_deref().into(),
+                record.span_id.as_deref().into(),
+                record.message.as_str().into(),
+                record.fields.as_deref().into(),
+                raw.into(),
+                source_id.into(),
+                record.line.map(|l| l as i64).into(),
+                segment_id.into(),
+                (*seq as i64).into(),
             ])?;
             if inserted == 1 {
                 break;
@@ -484,9 +488,14 @@ fn insert_batch(tx: &Transaction<'_>, batch: &mut Batch) -> rusqlite::Result<()>
             fields_text::values(json, &mut values_text);
             values_text.as_str()
         });
-        index.execute(params![key, record.message, fields, record.trace_id])?;
+        index.execute(&[
+            key.into(),
+            record.message.as_str().into(),
+            fields.into(),
+            record.trace_id.as_deref().into(),
+        ])?;
     }
-    let mut hours: HashMap<RollupGroup<'_>, i64> = HashMap::new();
+    let mut hours: FxHashMap<RollupGroup<'_>, i64> = FxHashMap::default();
     for (&(minute, level, service, host, source), &n) in &rollup {
         *hours
             .entry((minute - minute.rem_euclid(60), level, service, host, source))

@@ -15,6 +15,7 @@
 //! stored bundle back out as a bundle ([`Store::export_bundle`]); `console` runs read-only
 //! SQL; [`key`] makes record ids time-ordered.
 
+mod borrowed_insert;
 mod bundle_export;
 mod console;
 #[cfg(feature = "corpus")]
