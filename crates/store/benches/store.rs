@@ -12,6 +12,14 @@ fn main() {
     native::main();
 }
 
+/// The allocator of the `trawl` binary, whose `trawl query` is the native import measured
+/// here. Under callgrind, a 200k-record import took 5.5% fewer instructions than with glibc's
+/// malloc: a batch frees its 20,000 decoded records at once, more than glibc's per-thread
+/// caches hold, and glibc then consolidates its bins.
+#[cfg(not(target_arch = "wasm32"))]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The benchmark runs natively; the browser figures come from the wasm tests (see above).
 #[cfg(not(target_arch = "wasm32"))]
 mod native {

@@ -7,7 +7,6 @@
 //! the last committed batch ended, and importing a segment again adds nothing it already has
 //! (a live segment that grew adds just the new records).
 
-use std::collections::HashMap;
 use std::io::Read;
 
 use rusqlite::{params, Transaction};
@@ -544,7 +543,7 @@ fn insert_batch(tx: &Transaction<'_>, batch: &mut Batch) -> rusqlite::Result<()>
 struct SourceIds<'tx> {
     add: rusqlite::CachedStatement<'tx>,
     find: rusqlite::CachedStatement<'tx>,
-    known: HashMap<String, i64>,
+    known: FxHashMap<String, i64>,
 }
 
 impl<'tx> SourceIds<'tx> {
@@ -553,7 +552,7 @@ impl<'tx> SourceIds<'tx> {
             add: tx
                 .prepare_cached("INSERT INTO sources(path) VALUES (?1) ON CONFLICT DO NOTHING")?,
             find: tx.prepare_cached("SELECT id FROM sources WHERE path = ?1")?,
-            known: HashMap::new(),
+            known: FxHashMap::default(),
         })
     }
 
