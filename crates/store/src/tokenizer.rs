@@ -84,12 +84,16 @@ pub fn tokenize<E>(
         let start = pos;
         let shape = WordShape::scan(text, &mut pos);
         atoms.clear();
-        let (wstart, wend) = if shape.colons > 0 && is_ipv6(&text[start..pos]) {
+        let (wstart, wend) = if shape.has(COLON) && is_ipv6(&text[start..pos]) {
             atoms.push((start, pos));
             (start, pos)
         } else {
-            let (wstart, wend) = trim_punct(bytes, start, pos);
-            if wstart < wend && shape.is_one_atom(bytes, wstart, wend, pos - start) {
+            let (wstart, wend) = if shape.has(PUNCT) {
+                trim_punct(bytes, start, pos)
+            } else {
+                (start, pos)
+            };
+            if wstart < wend && shape.is_one_atom(bytes, wstart, wend) {
                 // Most words: no inner punctuation, no hump, nothing to split.
                 atoms.push((wstart, wend));
             } else {
@@ -122,12 +126,8 @@ pub fn tokenize<E>(
 struct WordShape {
     /// Whether every character is ASCII.
     ascii: bool,
-    /// ASCII punctuation bytes (at its ends or inside).
-    punct: usize,
-    /// ASCII upper-case letters.
-    upper: usize,
-    /// Colons (an IPv6 address has two or more).
-    colons: usize,
+    /// The class bits of its ASCII characters, or-ed together.
+    classes: u8,
 }
 
 impl WordShape {
@@ -137,9 +137,7 @@ impl WordShape {
         let bytes = text.as_bytes();
         let mut shape = Self {
             ascii: true,
-            punct: 0,
-            upper: 0,
-            colons: 0,
+            classes: 0,
         };
         while let Some(&b) = bytes.get(*pos) {
             if b < 0x80 {
@@ -147,9 +145,7 @@ impl WordShape {
                 if class & SEPARATOR != 0 {
                     break;
                 }
-                shape.punct += usize::from(class & PUNCT != 0);
-                shape.upper += usize::from(class & UPPER != 0);
-                shape.colons += usize::from(b == b':');
+                shape.classes |= class;
                 *pos += 1;
             } else {
                 let (is_sep, len) = separator_at(text, *pos);
@@ -163,20 +159,27 @@ impl WordShape {
         shape
     }
 
+    /// Whether some ASCII character of the word has class `class`.
+    #[inline]
+    fn has(&self, class: u8) -> bool {
+        self.classes & class != 0
+    }
+
     /// Whether the word is ASCII with no capital letter: then so is every atom of it.
     #[inline]
     fn is_lower_ascii(&self) -> bool {
-        self.ascii && self.upper == 0
+        self.ascii && !self.has(UPPER)
     }
 
-    /// Whether the word of `len` bytes, trimmed of its edge punctuation to
-    /// `bytes[start..end]`, is one atom: ASCII with no punctuation inside and no capital
-    /// after its first letter, so that no rule of [`split_atoms`] applies to it.
+    /// Whether the word, trimmed of its edge punctuation to `bytes[start..end]`, is one atom:
+    /// ASCII with no punctuation inside and no capital after its first letter, so that no
+    /// rule of [`split_atoms`] applies to it. Only a word with punctuation or a capital is
+    /// looked at again.
     #[inline]
-    fn is_one_atom(&self, bytes: &[u8], start: usize, end: usize, len: usize) -> bool {
+    fn is_one_atom(&self, bytes: &[u8], start: usize, end: usize) -> bool {
         self.ascii
-            && self.punct == len - (end - start)
-            && (self.upper == 0 || (self.upper == 1 && bytes[start].is_ascii_uppercase()))
+            && (!self.has(PUNCT) || !bytes[start..end].iter().copied().any(is_punct))
+            && (!self.has(UPPER) || !bytes[start + 1..end].iter().any(u8::is_ascii_uppercase))
     }
 }
 
@@ -207,6 +210,8 @@ const SEPARATOR: u8 = 1;
 const PUNCT: u8 = 2;
 /// An ASCII capital letter.
 const UPPER: u8 = 4;
+/// `:` (also [`PUNCT`]): an IPv6 address has two or more.
+const COLON: u8 = 8;
 
 /// The class bits of every ASCII byte.
 const ASCII_CLASSES: [u8; 128] = {
@@ -233,6 +238,8 @@ const ASCII_CLASSES: [u8; 128] = {
                     | b'|'
             ) {
             SEPARATOR
+        } else if c == b':' {
+            PUNCT | COLON
         } else if c.is_ascii_punctuation() {
             PUNCT
         } else if c.is_ascii_uppercase() {
