@@ -2,8 +2,8 @@
 //!
 //! rusqlite binds every text and blob parameter `SQLITE_TRANSIENT`: SQLite copies it into a
 //! buffer allocated for that bind and freed at the next one. An import binds up to ten
-//! strings a record (the row's and the full-text index's), and those copies, allocations
-//! and rusqlite's per-parameter conversions were a tenth of a 1M-record import.
+//! strings a record (the row's and the full-text index's), and those copies and rusqlite's
+//! per-parameter conversions were 3.7% of an import's instructions (callgrind, 200k records).
 //! [`BorrowedInsert`] binds them `SQLITE_STATIC` instead. That is sound because one call to
 //! [`BorrowedInsert::execute`] binds, steps, resets and clears: SQLite keeps no pointer to the
 //! caller's data once it returns.
