@@ -294,7 +294,11 @@ mod native {
         let rows: Vec<(String, Option<String>, Option<String>)> = Corpus::new(42)
             .take(n)
             .map(|r| {
-                let values = r.fields.as_deref().map(field_values);
+                let values = r.fields.as_deref().map(|json| {
+                    let mut values = String::new();
+                    trawl_store::fields_text::values(json, &mut values);
+                    values
+                });
                 (r.message, values, r.trace_id)
             })
             .collect();
@@ -339,31 +343,6 @@ mod native {
                 json!(rate),
             );
         }
-    }
-
-    /// The values of a JSON object's text, space-separated: the store's searchable field text.
-    fn field_values(json: &str) -> String {
-        fn walk(value: &Value, out: &mut String) {
-            match value {
-                Value::Object(map) => map.values().for_each(|v| walk(v, out)),
-                Value::Array(items) => items.iter().for_each(|v| walk(v, out)),
-                Value::String(s) => {
-                    out.push_str(s);
-                    out.push(' ');
-                }
-                Value::Null => {}
-                other => {
-                    out.push_str(&other.to_string());
-                    out.push(' ');
-                }
-            }
-        }
-        let mut out = String::new();
-        match serde_json::from_str::<Value>(json) {
-            Ok(value) => walk(&value, &mut out),
-            Err(_) => out.push_str(json),
-        }
-        out
     }
 
     fn tokenizer_figures(out: &mut Map<String, Value>) {

@@ -6,7 +6,7 @@
 
 /// The values of the JSON object text `json`, separated by spaces. Text that is not JSON is
 /// returned as it is (it is still worth searching).
-pub(crate) fn values(json: &str, out: &mut String) {
+pub fn values(json: &str, out: &mut String) {
     out.clear();
     let b = json.as_bytes();
     // For each open container: is it an object, and is the next string in it a key?

@@ -21,7 +21,7 @@ mod console;
 #[cfg(feature = "corpus")]
 pub mod corpus;
 pub mod export;
-mod fields_text;
+pub mod fields_text;
 pub mod fts5;
 mod functions;
 mod import;
