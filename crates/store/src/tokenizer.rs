@@ -74,12 +74,19 @@ pub fn tokenize<E>(
     let mut atoms: Vec<(usize, usize)> = Vec::new();
     let mut fold = String::new();
     let mut pos = 0;
-    while pos < bytes.len() {
+    while let Some(&b) = bytes.get(pos) {
         // Skip separators.
-        let (is_sep, len) = separator_at(text, pos);
-        if is_sep {
-            pos += len;
+        let class = CLASSES[usize::from(b)];
+        if class & SEPARATOR != 0 {
+            pos += 1;
             continue;
+        }
+        if class & NON_ASCII != 0 {
+            let (is_sep, len) = non_ascii_separator_at(text, pos);
+            if is_sep {
+                pos += len;
+                continue;
+            }
         }
         let start = pos;
         let shape = WordShape::scan(text, &mut pos);
@@ -95,10 +102,15 @@ pub fn tokenize<E>(
             };
             if wstart < wend && shape.is_one_atom(bytes, wstart, wend) {
                 // Most words: no inner punctuation, no hump, nothing to split.
-                atoms.push((wstart, wend));
-            } else {
-                split_atoms(text, wstart, wend, shape.is_lower_ascii(), &mut atoms);
+                sink(Token {
+                    text: folded_part(&text[wstart..wend], shape.is_lower_ascii(), &mut fold),
+                    start: wstart,
+                    end: wend,
+                    colocated: false,
+                })?;
+                continue;
             }
+            split_atoms(text, wstart, wend, shape.is_lower_ascii(), &mut atoms);
             (wstart, wend)
         };
         for (i, &(a, b)) in atoms.iter().enumerate() {
@@ -124,9 +136,8 @@ pub fn tokenize<E>(
 /// What one pass over a word learns of it: enough to tell most words are a single atom
 /// without splitting them.
 struct WordShape {
-    /// Whether every character is ASCII.
-    ascii: bool,
-    /// The class bits of its ASCII characters, or-ed together.
+    /// The class bits of its bytes, or-ed together ([`NON_ASCII`] if any character is not
+    /// ASCII).
     classes: u8,
 }
 
@@ -135,31 +146,35 @@ impl WordShape {
     #[inline]
     fn scan(text: &str, pos: &mut usize) -> Self {
         let bytes = text.as_bytes();
-        let mut shape = Self {
-            ascii: true,
-            classes: 0,
-        };
-        while let Some(&b) = bytes.get(*pos) {
-            if b < 0x80 {
-                let class = ASCII_CLASSES[usize::from(b)];
-                if class & SEPARATOR != 0 {
+        let mut end = *pos;
+        let mut classes = 0;
+        loop {
+            // A run of ASCII word bytes: one table lookup each.
+            while let Some(&b) = bytes.get(end) {
+                let class = CLASSES[usize::from(b)];
+                if class & (SEPARATOR | NON_ASCII) != 0 {
                     break;
                 }
-                shape.classes |= class;
-                *pos += 1;
-            } else {
-                let (is_sep, len) = separator_at(text, *pos);
-                if is_sep {
-                    break;
+                classes |= class;
+                end += 1;
+            }
+            match bytes.get(end) {
+                Some(&b) if b >= 0x80 => {
+                    let (is_sep, len) = non_ascii_separator_at(text, end);
+                    if is_sep {
+                        break;
+                    }
+                    classes |= NON_ASCII;
+                    end += len;
                 }
-                shape.ascii = false;
-                *pos += len;
+                _ => break,
             }
         }
-        shape
+        *pos = end;
+        Self { classes }
     }
 
-    /// Whether some ASCII character of the word has class `class`.
+    /// Whether some byte of the word has class `class`.
     #[inline]
     fn has(&self, class: u8) -> bool {
         self.classes & class != 0
@@ -168,7 +183,7 @@ impl WordShape {
     /// Whether the word is ASCII with no capital letter: then so is every atom of it.
     #[inline]
     fn is_lower_ascii(&self) -> bool {
-        self.ascii && !self.has(UPPER)
+        !self.has(NON_ASCII | UPPER)
     }
 
     /// Whether the word, trimmed of its edge punctuation to `bytes[start..end]`, is one atom:
@@ -177,7 +192,7 @@ impl WordShape {
     /// looked at again.
     #[inline]
     fn is_one_atom(&self, bytes: &[u8], start: usize, end: usize) -> bool {
-        self.ascii
+        !self.has(NON_ASCII)
             && (!self.has(PUNCT) || !bytes[start..end].iter().copied().any(is_punct))
             && (!self.has(UPPER) || !bytes[start + 1..end].iter().any(u8::is_ascii_uppercase))
     }
@@ -193,13 +208,10 @@ pub fn tokens(text: &str, mode: Mode, options: Options) -> Vec<String> {
     out
 }
 
-/// Whether the character at byte `pos` separates words, and its length in bytes.
-#[inline]
-fn separator_at(text: &str, pos: usize) -> (bool, usize) {
-    let b = text.as_bytes()[pos];
-    if b < 0x80 {
-        return (ASCII_CLASSES[usize::from(b)] & SEPARATOR != 0, 1);
-    }
+/// Whether the non-ASCII character at byte `pos` separates words (it is not alphanumeric),
+/// and its length in bytes.
+#[cold]
+fn non_ascii_separator_at(text: &str, pos: usize) -> (bool, usize) {
     let c = text[pos..].chars().next().expect("pos is a char boundary");
     (!c.is_alphanumeric(), c.len_utf8())
 }
@@ -213,13 +225,19 @@ const UPPER: u8 = 4;
 /// `:` (also [`PUNCT`]): an IPv6 address has two or more.
 const COLON: u8 = 8;
 
-/// The class bits of every ASCII byte.
-const ASCII_CLASSES: [u8; 128] = {
-    let mut table = [0; 128];
+/// A byte of a character that is not ASCII (a separator if the character is not
+/// alphanumeric).
+const NON_ASCII: u8 = 16;
+
+/// The class bits of every byte. A word is scanned with one lookup a byte.
+const CLASSES: [u8; 256] = {
+    let mut table = [0; 256];
     let mut b = 0;
-    while b < 128 {
+    while b < 256 {
         let c = b as u8;
-        table[b] = if c.is_ascii_whitespace()
+        table[b] = if !c.is_ascii() {
+            NON_ASCII
+        } else if c.is_ascii_whitespace()
             || c.is_ascii_control()
             || matches!(
                 c,
@@ -236,7 +254,8 @@ const ASCII_CLASSES: [u8; 128] = {
                     | b','
                     | b';'
                     | b'|'
-            ) {
+            )
+        {
             SEPARATOR
         } else if c == b':' {
             PUNCT | COLON
@@ -252,9 +271,11 @@ const ASCII_CLASSES: [u8; 128] = {
     table
 };
 
-/// Inner punctuation: splits atoms inside a word and is trimmed from its ends.
+/// Inner punctuation: splits atoms inside a word and is trimmed from its ends. (Within a
+/// word, where no separator is, this is ASCII punctuation.)
+#[inline]
 fn is_punct(b: u8) -> bool {
-    b.is_ascii_punctuation()
+    CLASSES[usize::from(b)] & PUNCT != 0
 }
 
 fn trim_punct(bytes: &[u8], mut start: usize, mut end: usize) -> (usize, usize) {
