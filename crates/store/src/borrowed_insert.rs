@@ -4,7 +4,8 @@
 //! buffer allocated for that bind and freed at the next one. An import binds up to ten
 //! strings a record (the row's and the full-text index's), and those copies and rusqlite's
 //! per-parameter conversions were 3.7% of an import's instructions (callgrind, 200k records).
-//! [`BorrowedInsert`] binds them `SQLITE_STATIC` instead. That is sound because one call to
+//! [`BorrowedInsert`] binds them `SQLITE_STATIC` instead, and binds a whole batch of rows for
+//! `trawl_batch(?N)` ([`crate::batch_rows`]) as one pointer. That is sound because one call to
 //! [`BorrowedInsert::execute`] binds, steps, resets and clears: SQLite keeps no pointer to the
 //! caller's data once it returns.
 
@@ -14,6 +15,8 @@ use std::ptr::{self, NonNull};
 
 use rusqlite::{ffi, Connection};
 
+use crate::batch_rows::{self, BatchRows};
+
 /// One parameter's value, borrowed for the length of one [`BorrowedInsert::execute`].
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Param<'a> {
@@ -21,6 +24,9 @@ pub(crate) enum Param<'a> {
     Integer(i64),
     Text(&'a str),
     Blob(&'a [u8]),
+    /// Rows for `trawl_batch(?N)` ([`crate::batch_rows`]), bound as a pointer. Read as a value
+    /// of a row (a column of `trawl_batch`), it is NULL.
+    Rows(&'a BatchRows<'a>),
 }
 
 impl From<i64> for Param<'_> {
@@ -102,8 +108,9 @@ impl<'conn> BorrowedInsert<'conn> {
             ));
         }
         let stmt = self.stmt.as_ptr();
-        // SAFETY: `stmt` is live; every pointer bound `SQLITE_STATIC` points into `params`,
-        // which outlive this call, and the bindings are cleared before it returns.
+        // SAFETY: `stmt` is live; every pointer bound (values `SQLITE_STATIC`, rows for
+        // `trawl_batch`) points into `params`, which outlive this call, and the bindings are
+        // cleared before it returns.
         unsafe {
             let mut rc = ffi::SQLITE_OK;
             for (i, param) in params.iter().enumerate() {
@@ -142,19 +149,12 @@ impl Drop for BorrowedInsert<'_> {
 /// # Safety
 /// `stmt` is a live statement, and the data `param` borrows outlives the binding.
 unsafe fn bind(stmt: *mut ffi::sqlite3_stmt, index: c_int, param: Param<'_>) -> c_int {
-    // SQLite reads a zero-length value's pointer as NULL only if it is null; the pointer of an
-    // empty slice is dangling, so empty values point at a static empty string instead.
-    const EMPTY: &[u8] = b"\0";
     unsafe {
         match param {
             Param::Null => ffi::sqlite3_bind_null(stmt, index),
             Param::Integer(value) => ffi::sqlite3_bind_int64(stmt, index, value),
             Param::Text(text) => {
-                let bytes = if text.is_empty() {
-                    &EMPTY[..0]
-                } else {
-                    text.as_bytes()
-                };
+                let bytes = non_dangling(text.as_bytes());
                 ffi::sqlite3_bind_text64(
                     stmt,
                     index,
@@ -165,7 +165,7 @@ unsafe fn bind(stmt: *mut ffi::sqlite3_stmt, index: c_int, param: Param<'_>) -> 
                 )
             }
             Param::Blob(blob) => {
-                let bytes = if blob.is_empty() { &EMPTY[..0] } else { blob };
+                let bytes = non_dangling(blob);
                 ffi::sqlite3_bind_blob64(
                     stmt,
                     index,
@@ -174,7 +174,25 @@ unsafe fn bind(stmt: *mut ffi::sqlite3_stmt, index: c_int, param: Param<'_>) -> 
                     ffi::SQLITE_STATIC(),
                 )
             }
+            Param::Rows(rows) => ffi::sqlite3_bind_pointer(
+                stmt,
+                index,
+                ptr::from_ref(rows).cast_mut().cast(),
+                batch_rows::POINTER_TYPE.as_ptr(),
+                None,
+            ),
         }
+    }
+}
+
+/// `bytes`, or a static empty slice in place of an empty one: SQLite reads a zero-length
+/// value as NULL only if its pointer is null, and the pointer of an empty slice dangles.
+pub(crate) fn non_dangling(bytes: &[u8]) -> &[u8] {
+    const EMPTY: &[u8] = b"\0";
+    if bytes.is_empty() {
+        &EMPTY[..0]
+    } else {
+        bytes
     }
 }
 

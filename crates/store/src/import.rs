@@ -13,7 +13,8 @@ use rusqlite::{params, Transaction};
 use rustc_hash::FxHashMap;
 use trawl_bundle::{Finding, Item, Record, SegmentHeader, SegmentReader};
 
-use crate::borrowed_insert::BorrowedInsert;
+use crate::batch_rows::BatchRows;
+use crate::borrowed_insert::{BorrowedInsert, Param};
 use crate::fields_text;
 use crate::key::{self, KeyAllocator};
 
@@ -393,7 +394,20 @@ impl Batch {
     }
 }
 
+/// A record of a batch with its key and its source's id.
+struct Keyed<'a> {
+    key: i64,
+    seq: u64,
+    record: &'a Record,
+    source_id: Option<i64>,
+}
+
 /// Inserts one batch and advances its segment's row, inside `tx`.
+///
+/// The batch's keys are planned first. If they are distinct and the store holds no key in
+/// their range (a first import, or logs of another time), the rows cannot collide and go in
+/// with one statement in key order ([`insert_at_once`]). Otherwise each row goes in on its own
+/// and a taken key is replaced ([`insert_one_by_one`]).
 fn insert_batch(tx: &Transaction<'_>, batch: &mut Batch) -> rusqlite::Result<()> {
     let Batch {
         segment_id,
@@ -403,96 +417,63 @@ fn insert_batch(tx: &Transaction<'_>, batch: &mut Batch) -> rusqlite::Result<()>
         ..
     } = batch;
     let segment_id = *segment_id;
-    let mut insert = BorrowedInsert::prepare(
-        tx,
-        "INSERT INTO record_rows(id, ts, level, service, host, trace_id, span_id, message,
-                                 fields, raw, source_id, line, segment, seq)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
-         ON CONFLICT(id) DO NOTHING",
-    )?;
-    let mut index = BorrowedInsert::prepare(
-        tx,
-        "INSERT INTO records_fts(rowid, message, fields, trace) VALUES (?1, ?2, ?3, ?4)",
-    )?;
-    let mut highest_key = tx.prepare_cached(
-        "SELECT coalesce(max(id), ?1) FROM record_rows WHERE id >= ?1 AND id < ?2",
-    )?;
-    // Records with the keys they got, to be indexed in key order.
-    let mut keyed: Vec<(i64, &Record)> = Vec::with_capacity(pending.len());
-    let mut rollup: FxHashMap<RollupGroup<'_>, i64> = FxHashMap::default();
-    let (mut min_ts, mut max_ts) = (None::<i64>, None::<i64>);
     let mut sources = SourceIds::new(tx)?;
+    let mut planned_keys = keys.clone();
+    let mut planned_source = last_source.clone();
+    let mut keyed = Vec::with_capacity(pending.len());
     for Pending { seq, record } in pending.iter() {
-        if record.source != *last_source {
-            keys.reset_time();
-            last_source.clone_from(&record.source);
+        if record.source != planned_source {
+            planned_keys.reset_time();
+            planned_source.clone_from(&record.source);
         }
-        let source_id = record
-            .source
-            .as_deref()
-            .map(|path| sources.id(path))
-            .transpose()?;
-        let raw = record
-            .raw
-            .as_deref()
-            .filter(|raw| *raw != record.message.as_bytes());
-        let mut key = keys.next(record.ts_nanos);
-        loop {
-            let inserted = insert.execute(&[
-                key.into(),
-                record.ts_nanos.into(),
-                record.level.map(|l| i64::from(l.code())).into(),
-                record.service.as_deref().into(),
-                record.host.as_deref().into(),
-                record.trace_id.as_deref().into(),
-                record.span_id.as_deref().into(),
-                record.message.as_str().into(),
-                record.fields.as_deref().into(),
-                raw.into(),
-                source_id.into(),
-                record.line.map(|l| l as i64).into(),
-                segment_id.into(),
-                (*seq as i64).into(),
-            ])?;
-            if inserted == 1 {
-                break;
-            }
-            let (start, end) = KeyAllocator::millisecond_of(key);
-            let highest: i64 = highest_key.query_row(params![start, end], |r| r.get(0))?;
-            key = keys.taken(key, highest);
-        }
-        keyed.push((key, record));
-        let group = (
-            key::minute_of(key),
-            record.level.map(|l| l.code()),
-            record.service.as_deref(),
-            record.host.as_deref(),
-            source_id,
-        );
-        *rollup.entry(group).or_default() += 1;
-        if let Some(ts) = record.ts_nanos {
-            min_ts = Some(min_ts.map_or(ts, |m| m.min(ts)));
-            max_ts = Some(max_ts.map_or(ts, |m| m.max(ts)));
-        }
+        keyed.push(Keyed {
+            key: planned_keys.next(record.ts_nanos),
+            seq: *seq,
+            record,
+            source_id: sources.id_of(record.source.as_deref())?,
+        });
+    }
+    keyed.sort_unstable_by_key(|k| k.key);
+    let distinct = keyed.windows(2).all(|pair| pair[0].key < pair[1].key);
+    let free = match (keyed.first(), keyed.last()) {
+        (Some(first), Some(last)) => !tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM record_rows WHERE id BETWEEN ?1 AND ?2)",
+            params![first.key, last.key],
+            |r| r.get::<_, bool>(0),
+        )?,
+        _ => true,
+    };
+    if distinct && free {
+        *keys = planned_keys;
+        *last_source = planned_source;
+        insert_at_once(tx, segment_id, &keyed)?;
+    } else {
+        keyed = insert_one_by_one(tx, segment_id, pending, keys, last_source, &mut sources)?;
+        keyed.sort_unstable_by_key(|k| k.key);
     }
     // FTS5 writes its pending terms out as a new segment whenever a rowid is lower than the
     // one before it: logs whose times step back now and then (concurrent writers, several
     // sources, a bundle overlapping another) would leave one small segment per step back, to
     // be merged again and again. In key order, a batch is one segment (while its terms fit
     // in FTS5's pending-term hash).
-    keyed.sort_unstable_by_key(|&(key, _)| key);
-    let mut values_text = String::new();
-    for (key, record) in keyed {
-        let fields = record.fields.as_deref().map(|json| {
-            fields_text::values(json, &mut values_text);
-            values_text.as_str()
-        });
-        index.execute(&[
-            key.into(),
-            record.message.as_str().into(),
-            fields.into(),
-            record.trace_id.as_deref().into(),
-        ])?;
+    index_at_once(tx, &keyed)?;
+
+    let mut rollup: FxHashMap<RollupGroup<'_>, i64> = FxHashMap::default();
+    let (mut min_ts, mut max_ts) = (None::<i64>, None::<i64>);
+    for k in &keyed {
+        let record = k.record;
+        let group = (
+            key::minute_of(k.key),
+            record.level.map(|l| l.code()),
+            record.service.as_deref(),
+            record.host.as_deref(),
+            k.source_id,
+        );
+        *rollup.entry(group).or_default() += 1;
+        if let Some(ts) = record.ts_nanos {
+            min_ts = Some(min_ts.map_or(ts, |m| m.min(ts)));
+            max_ts = Some(max_ts.map_or(ts, |m| m.max(ts)));
+        }
     }
     let mut hours: FxHashMap<RollupGroup<'_>, i64> = FxHashMap::default();
     for (&(minute, level, service, host, source), &n) in &rollup {
@@ -538,6 +519,140 @@ fn insert_batch(tx: &Transaction<'_>, batch: &mut Batch) -> rusqlite::Result<()>
     Ok(())
 }
 
+/// The values of a `record_rows` row, in the column order of [`ROW_COLUMNS`].
+fn row_values<'a>(k: &Keyed<'a>, segment_id: i64) -> [Param<'a>; 14] {
+    let record = k.record;
+    // The raw line is kept only where it says more than the message.
+    let raw = record
+        .raw
+        .as_deref()
+        .filter(|raw| *raw != record.message.as_bytes());
+    [
+        k.key.into(),
+        record.ts_nanos.into(),
+        record.level.map(|l| i64::from(l.code())).into(),
+        record.service.as_deref().into(),
+        record.host.as_deref().into(),
+        record.trace_id.as_deref().into(),
+        record.span_id.as_deref().into(),
+        record.message.as_str().into(),
+        record.fields.as_deref().into(),
+        raw.into(),
+        k.source_id.into(),
+        record.line.map(|l| l as i64).into(),
+        segment_id.into(),
+        (k.seq as i64).into(),
+    ]
+}
+
+/// The columns [`row_values`] gives, in order.
+const ROW_COLUMNS: &str =
+    "id, ts, level, service, host, trace_id, span_id, message, fields, raw, source_id, line, \
+     segment, seq";
+
+/// Inserts the rows of `keyed` (in key order, keys free) with one statement.
+fn insert_at_once(
+    tx: &Transaction<'_>,
+    segment_id: i64,
+    keyed: &[Keyed<'_>],
+) -> rusqlite::Result<()> {
+    let values: Vec<Param<'_>> = keyed
+        .iter()
+        .flat_map(|k| row_values(k, segment_id))
+        .collect();
+    let rows = BatchRows::new(14, &values).expect("rows of 14 values");
+    let mut insert = BorrowedInsert::prepare(
+        tx,
+        &format!(
+            "INSERT INTO record_rows({ROW_COLUMNS})
+             SELECT c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13
+             FROM trawl_batch(?1)"
+        ),
+    )?;
+    insert.execute(&[Param::Rows(&rows)])?;
+    Ok(())
+}
+
+/// Inserts the records of `pending` one row at a time, in arrival order, each under the next
+/// key of `keys` or, where that key is taken, the next free key after the millisecond's
+/// highest. Returns the records with the keys they got.
+fn insert_one_by_one<'a>(
+    tx: &Transaction<'_>,
+    segment_id: i64,
+    pending: &'a [Pending],
+    keys: &mut KeyAllocator,
+    last_source: &mut Option<String>,
+    sources: &mut SourceIds<'_>,
+) -> rusqlite::Result<Vec<Keyed<'a>>> {
+    let mut insert = BorrowedInsert::prepare(
+        tx,
+        &format!(
+            "INSERT INTO record_rows({ROW_COLUMNS})
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+             ON CONFLICT(id) DO NOTHING"
+        ),
+    )?;
+    let mut highest_key = tx.prepare_cached(
+        "SELECT coalesce(max(id), ?1) FROM record_rows WHERE id >= ?1 AND id < ?2",
+    )?;
+    let mut keyed = Vec::with_capacity(pending.len());
+    for Pending { seq, record } in pending {
+        if record.source != *last_source {
+            keys.reset_time();
+            last_source.clone_from(&record.source);
+        }
+        let mut k = Keyed {
+            key: keys.next(record.ts_nanos),
+            seq: *seq,
+            record,
+            source_id: sources.id_of(record.source.as_deref())?,
+        };
+        while insert.execute(&row_values(&k, segment_id))? == 0 {
+            let (start, end) = KeyAllocator::millisecond_of(k.key);
+            let highest: i64 = highest_key.query_row(params![start, end], |r| r.get(0))?;
+            k.key = keys.taken(k.key, highest);
+        }
+        keyed.push(k);
+    }
+    Ok(keyed)
+}
+
+/// Adds the records of `keyed` (in key order) to the full-text index with one statement.
+fn index_at_once(tx: &Transaction<'_>, keyed: &[Keyed<'_>]) -> rusqlite::Result<()> {
+    // The searchable text of every record's fields, one after another.
+    let mut text = String::new();
+    let mut one = String::new();
+    let mut ends = Vec::with_capacity(keyed.len());
+    for k in keyed {
+        if let Some(json) = k.record.fields.as_deref() {
+            fields_text::values(json, &mut one);
+            text.push_str(&one);
+        }
+        ends.push(text.len());
+    }
+    let mut values: Vec<Param<'_>> = Vec::with_capacity(keyed.len() * 4);
+    let mut start = 0;
+    for (k, end) in keyed.iter().zip(ends) {
+        let record = k.record;
+        let fields = record.fields.as_ref().map(|_| &text[start..end]);
+        start = end;
+        values.extend::<[Param<'_>; 4]>([
+            k.key.into(),
+            record.message.as_str().into(),
+            fields.into(),
+            record.trace_id.as_deref().into(),
+        ]);
+    }
+    let rows = BatchRows::new(4, &values).expect("rows of 4 values");
+    let mut index = BorrowedInsert::prepare(
+        tx,
+        "INSERT INTO records_fts(rowid, message, fields, trace)
+         SELECT c0, c1, c2, c3 FROM trawl_batch(?1)",
+    )?;
+    index.execute(&[Param::Rows(&rows)])?;
+    Ok(())
+}
+
 /// The ids of source paths in `sources`, adding the paths met for the first time. Lives for
 /// one batch's transaction: ids it added go with the transaction if it rolls back.
 struct SourceIds<'tx> {
@@ -554,6 +669,11 @@ impl<'tx> SourceIds<'tx> {
             find: tx.prepare_cached("SELECT id FROM sources WHERE path = ?1")?,
             known: FxHashMap::default(),
         })
+    }
+
+    /// The id of the source `path`, if the record has one.
+    fn id_of(&mut self, path: Option<&str>) -> rusqlite::Result<Option<i64>> {
+        path.map(|path| self.id(path)).transpose()
     }
 
     fn id(&mut self, path: &str) -> rusqlite::Result<i64> {

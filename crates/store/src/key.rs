@@ -61,7 +61,7 @@ fn ms_of(ts_nanos: i64) -> i64 {
 /// highest key taken in that millisecond with [`KeyAllocator::taken`], and from then on this
 /// allocator continues that millisecond after it, so each collision costs one lookup rather
 /// than one probe per record already there.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct KeyAllocator {
     last_ts: Option<i64>,
     /// The millisecond (its first key) of the last key handed out.

@@ -15,6 +15,7 @@
 //! stored bundle back out as a bundle ([`Store::export_bundle`]); `console` runs read-only
 //! SQL; [`key`] makes record ids time-ordered.
 
+mod batch_rows;
 mod borrowed_insert;
 mod bundle_export;
 mod console;
@@ -159,6 +160,7 @@ impl Store {
             "PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -32768;",
         )?;
         fts5::register_tokenizer(&conn)?;
+        batch_rows::register(&conn)?;
         functions::register(&conn)?;
         schema::migrate(&mut conn)?;
         conn.execute(

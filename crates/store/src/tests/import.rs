@@ -424,6 +424,41 @@ fn many_bundles_of_the_same_times_import_side_by_side() {
 }
 
 #[test]
+fn a_batch_whose_time_range_holds_other_records_gets_the_keys_it_gets_alone() {
+    // A batch goes in with one statement where the store has nothing in its time range, and
+    // row by row (checking each key) where it has: both ways give a record the same key.
+    let records: Vec<_> = (0..200).map(|i| at("app.log", i / 60, i % 60)).collect();
+    let bytes = data::segment(1, 0, 0, &records, 50);
+    let mut other = at("other.log", 1, 30);
+    other.ts_nanos = other.ts_nanos.map(|ts| ts + 500_000_000);
+    let keys = |store: &Store| -> Vec<(i64, String)> {
+        store
+            .conn
+            .prepare("SELECT id, message FROM records WHERE source = 'app.log' ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    let mut alone = Store::open_in_memory().unwrap();
+    assert_eq!(import(&mut alone, "seg-0", &bytes).imported, 200);
+    let mut among = Store::open_in_memory().unwrap();
+    import(&mut among, "seg-9", &data::segment(2, 0, 0, &[other], 50));
+    assert_eq!(import(&mut among, "seg-0", &bytes).imported, 200);
+    assert_eq!(keys(&among), keys(&alone));
+    assert_eq!(keys(&alone).len(), 200);
+    for store in [&alone, &among] {
+        assert_eq!(matches(store, "\"app.log\""), 200);
+        store
+            .conn
+            .execute_batch("INSERT INTO records_fts(records_fts) VALUES ('integrity-check')")
+            .unwrap();
+    }
+    assert_eq!(matches(&among, "\"other.log\""), 1);
+}
+
+#[test]
 fn each_batch_whose_times_step_back_is_indexed_as_one_full_text_segment() {
     // As concurrent writers leave them: every fourth record 3 ms before the one before it.
     const START: i64 = 1_709_287_200_000_000_000;
