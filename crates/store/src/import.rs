@@ -520,7 +520,7 @@ fn insert_batch(tx: &Transaction<'_>, batch: &mut Batch) -> rusqlite::Result<()>
 }
 
 /// The values of a `record_rows` row, in the column order of [`ROW_COLUMNS`].
-fn row_values<'a>(k: &Keyed<'a>, segment_id: i64) -> [Param<'a>; 14] {
+fn row_values<'a>(k: &Keyed<'a>, segment_id: i64) -> [Param<'a>; ROW_WIDTH] {
     let record = k.record;
     // The raw line is kept only where it says more than the message.
     let raw = record
@@ -545,6 +545,9 @@ fn row_values<'a>(k: &Keyed<'a>, segment_id: i64) -> [Param<'a>; 14] {
     ]
 }
 
+/// How many values [`row_values`] gives.
+const ROW_WIDTH: usize = 14;
+
 /// The columns [`row_values`] gives, in order.
 const ROW_COLUMNS: &str =
     "id, ts, level, service, host, trace_id, span_id, message, fields, raw, source_id, line, \
@@ -560,13 +563,13 @@ fn insert_at_once(
         .iter()
         .flat_map(|k| row_values(k, segment_id))
         .collect();
-    let rows = BatchRows::new(14, &values).expect("rows of 14 values");
+    let rows = BatchRows::new(ROW_WIDTH, &values).expect("whole rows of ROW_WIDTH values");
+    let columns: Vec<String> = (0..ROW_WIDTH).map(|i| format!("c{i}")).collect();
     let mut insert = BorrowedInsert::prepare(
         tx,
         &format!(
-            "INSERT INTO record_rows({ROW_COLUMNS})
-             SELECT c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13
-             FROM trawl_batch(?1)"
+            "INSERT INTO record_rows({ROW_COLUMNS}) SELECT {} FROM trawl_batch(?1)",
+            columns.join(", ")
         ),
     )?;
     insert.execute(&[Param::Rows(&rows)])?;
