@@ -366,6 +366,19 @@ mod tests {
     }
 
     #[test]
+    fn the_declared_columns_are_max_width_values_and_the_hidden_rows() {
+        let conn = connection();
+        let columns = conn.prepare("SELECT * FROM trawl_batch").unwrap();
+        let names: Vec<&str> = columns.column_names().collect();
+        let expected: Vec<String> = (0..MAX_WIDTH).map(|i| format!("c{i}")).collect();
+        assert_eq!(names, expected);
+        let rows: i64 = conn
+            .query_row("SELECT count(rows) FROM trawl_batch", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, 0, "`rows` is the column after the values");
+    }
+
+    #[test]
     fn rows_must_be_whole() {
         let values = [Param::Null; 6];
         assert!(BatchRows::new(4, &values).is_none());

@@ -11,7 +11,7 @@ use std::io::Read;
 
 use rusqlite::{params, Transaction};
 use rustc_hash::FxHashMap;
-use trawl_bundle::{Finding, Item, Record, SegmentHeader, SegmentReader};
+use trawl_bundle::{Finding, Item, ReadError, Record, SegmentEnd, SegmentHeader, SegmentReader};
 
 use crate::batch_rows::BatchRows;
 use crate::borrowed_insert::{BorrowedInsert, Param};
@@ -90,9 +90,45 @@ pub struct SegmentReport {
 }
 
 /// One record read from the segment, waiting for its batch.
-struct Pending {
+pub(crate) struct Pending {
     seq: u64,
     record: Record,
+    /// What the record's fields add to the full-text index ([`fields_text::values`]), if it
+    /// has fields.
+    field_values: Option<String>,
+}
+
+/// What an import reads from a segment: a frame's records, ready to go in, or a finding.
+pub(crate) enum Frame {
+    Records { offset: u64, records: Vec<Pending> },
+    Finding(Finding),
+}
+
+impl From<Item> for Frame {
+    fn from(item: Item) -> Self {
+        match item {
+            Item::Finding(finding) => Frame::Finding(finding),
+            Item::Records {
+                offset,
+                first_seq,
+                records,
+            } => Frame::Records {
+                offset,
+                records: (first_seq..)
+                    .zip(records)
+                    .map(|(seq, record)| Pending {
+                        seq,
+                        field_values: record.fields.as_deref().map(|json| {
+                            let mut values = String::new();
+                            fields_text::values(json, &mut values);
+                            values
+                        }),
+                        record,
+                    })
+                    .collect(),
+            },
+        }
+    }
 }
 
 impl Store {
@@ -103,7 +139,10 @@ impl Store {
     /// the findings reported and stored. An error (an unreadable segment, a full disk, an
     /// exhausted quota) rolls back the batch in flight and names the file and the offset of
     /// the batch; batches committed before it stay.
-    pub fn import_segment<R: Read>(
+    ///
+    /// Natively, a second thread reads and decodes the segment up to one batch ahead of the
+    /// batch going in.
+    pub fn import_segment<R: Read + Send>(
         &mut self,
         bundle: &str,
         file: &str,
@@ -112,13 +151,26 @@ impl Store {
         progress: &mut dyn FnMut(&Progress) -> Flow,
     ) -> Result<SegmentReport> {
         let mut import = self.begin_segment(bundle, file, src, options)?;
-        while let Some(step) = import.step(self)? {
-            if progress(&step) == Flow::Cancel {
-                import.report.cancelled = true;
-                break;
-            }
-        }
-        Ok(import.report)
+        let reader = import.reader.take();
+        #[cfg(not(target_arch = "wasm32"))]
+        let report = std::thread::scope(|scope| {
+            let mut frames = reader
+                .map(|reader| {
+                    crate::read_ahead::ReadAhead::spawn(scope, reader, options.batch_records)
+                })
+                .transpose()
+                .map_err(|source| ReadError::Io {
+                    file: file.to_owned(),
+                    source,
+                })?;
+            import.run(self, &mut frames, progress)
+        });
+        #[cfg(target_arch = "wasm32")]
+        let report = {
+            let mut frames = reader;
+            import.run(self, &mut frames, progress)
+        };
+        report
     }
 
     /// Starts importing the segment read from `src`, to be advanced one batch at a time with
@@ -283,43 +335,72 @@ impl<R: Read> SegmentImport<R> {
     /// `store` must be the store that [began](Store::begin_segment) this import. On error the
     /// batch in flight is rolled back; the import should then be dropped.
     pub fn step(&mut self, store: &mut Store) -> Result<Option<Progress>> {
-        let Some(reader) = self.reader.as_mut() else {
+        let mut reader = self.reader.take();
+        let step = self.step_from(store, &mut reader);
+        self.reader = reader;
+        step
+    }
+
+    /// Steps until the end, calling `progress` after each batch.
+    fn run<F: Frames>(
+        mut self,
+        store: &mut Store,
+        frames: &mut Option<F>,
+        progress: &mut dyn FnMut(&Progress) -> Flow,
+    ) -> Result<SegmentReport> {
+        while let Some(step) = self.step_from(store, frames)? {
+            if progress(&step) == Flow::Cancel {
+                self.report.cancelled = true;
+                break;
+            }
+        }
+        Ok(self.report)
+    }
+
+    /// [`step`](Self::step), reading from `frames` (`None` once read to the end).
+    fn step_from<F: Frames>(
+        &mut self,
+        store: &mut Store,
+        frames: &mut Option<F>,
+    ) -> Result<Option<Progress>> {
+        let Some(reader) = frames.as_mut() else {
             return Ok(None);
         };
-        while let Some(item) = reader.next() {
-            match item? {
-                Item::Finding(finding) => self.report.findings.push(finding),
-                Item::Records {
+        while let Some(frame) = reader.next_frame() {
+            match frame? {
+                Frame::Finding(finding) => self.report.findings.push(finding),
+                Frame::Records {
                     offset: frame_offset,
-                    first_seq,
                     records,
                 } => {
                     self.offset = frame_offset;
                     if self.batch.pending.is_empty() {
                         self.batch.offset = frame_offset;
                     }
-                    for (seq, record) in (first_seq..).zip(records) {
-                        if seq < self.next_seq {
+                    for pending in records {
+                        if pending.seq < self.next_seq {
                             self.report.already_present += 1;
                         } else {
-                            self.batch.pending.push(Pending { seq, record });
+                            self.batch.pending.push(pending);
                         }
                     }
                     let spanned = frame_offset.saturating_sub(self.batch.offset);
                     if self.batch.pending.len() >= self.batch_records
                         || (spanned >= self.batch_bytes && !self.batch.pending.is_empty())
                     {
-                        return self.commit(store, frame_offset).map(Some);
+                        let (progress, committed) = self.commit(store, frame_offset)?;
+                        reader.recycle(committed);
+                        return Ok(Some(progress));
                     }
                 }
             }
         }
-        let reader = self.reader.take().expect("checked above");
+        let reader = frames.take().expect("checked above");
         let end = reader.finish()?;
         let last = if self.batch.pending.is_empty() {
             None
         } else {
-            Some(self.commit(store, end.file_len)?)
+            Some(self.commit(store, end.file_len)?.0)
         };
         let findings = serde_json::to_string(&self.report.findings).expect("findings serialize");
         store
@@ -347,17 +428,46 @@ impl<R: Read> SegmentImport<R> {
         &self.file
     }
 
-    fn commit(&mut self, store: &mut Store, offset: u64) -> Result<Progress> {
+    /// Commits the batch; returns where the import is and the batch's records, done with.
+    fn commit(&mut self, store: &mut Store, offset: u64) -> Result<(Progress, Vec<Pending>)> {
         if let Some(next) = self.batch.commit(store, &self.file)? {
             self.next_seq = next;
         }
         self.batch_records = (self.batch_records * 2).min(self.full_batch_records);
         self.report.imported = self.batch.committed;
-        Ok(Progress {
+        let committed = std::mem::replace(
+            &mut self.batch.pending,
+            Vec::with_capacity(self.batch_records),
+        );
+        let progress = Progress {
             file: self.file.clone(),
             records: self.report.imported,
             offset,
-        })
+        };
+        Ok((progress, committed))
+    }
+}
+
+/// Where an import reads a segment's items from: the segment's reader itself, or a thread
+/// reading it ahead.
+pub(crate) trait Frames {
+    /// The next frame; `None` once the segment is read.
+    fn next_frame(&mut self) -> Option<Result<Frame, ReadError>>;
+    /// Takes back the records of a committed batch, to free them where they were made.
+    fn recycle(&mut self, committed: Vec<Pending>) {
+        drop(committed);
+    }
+    /// What the segment turned out to be, once every frame is taken.
+    fn finish(self) -> Result<SegmentEnd, ReadError>;
+}
+
+impl<R: Read> Frames for SegmentReader<R> {
+    fn next_frame(&mut self) -> Option<Result<Frame, ReadError>> {
+        self.next().map(|item| item.map(Frame::from))
+    }
+
+    fn finish(self) -> Result<SegmentEnd, ReadError> {
+        SegmentReader::finish(self)
     }
 }
 
@@ -373,8 +483,9 @@ struct Batch {
 }
 
 impl Batch {
-    /// Commits the pending records in one transaction; returns the next sequence the segment
-    /// needs, or `None` if nothing was pending. On error nothing of the batch is stored.
+    /// Commits the pending records in one transaction (leaving them pending, for the caller to
+    /// take); returns the next sequence the segment needs, or `None` if nothing was pending.
+    /// On error nothing of the batch is stored.
     fn commit(&mut self, store: &mut Store, file: &str) -> Result<Option<u64>> {
         let Some(last) = self.pending.last() else {
             return Ok(None);
@@ -389,7 +500,6 @@ impl Batch {
             .and_then(|()| tx.commit())
             .map_err(|e| import_error(file, at, e))?;
         self.committed += self.pending.len() as u64;
-        self.pending.clear();
         Ok(Some(next_seq))
     }
 }
@@ -397,8 +507,7 @@ impl Batch {
 /// A record of a batch with its key and its source's id.
 struct Keyed<'a> {
     key: i64,
-    seq: u64,
-    record: &'a Record,
+    pending: &'a Pending,
     source_id: Option<i64>,
 }
 
@@ -421,15 +530,15 @@ fn insert_batch(tx: &Transaction<'_>, batch: &mut Batch) -> rusqlite::Result<()>
     let mut planned_keys = keys.clone();
     let mut planned_source = last_source.clone();
     let mut keyed = Vec::with_capacity(pending.len());
-    for Pending { seq, record } in pending.iter() {
+    for p in pending.iter() {
+        let record = &p.record;
         if record.source != planned_source {
             planned_keys.reset_time();
             planned_source.clone_from(&record.source);
         }
         keyed.push(Keyed {
             key: planned_keys.next(record.ts_nanos),
-            seq: *seq,
-            record,
+            pending: p,
             source_id: sources.id_of(record.source.as_deref())?,
         });
     }
@@ -461,7 +570,7 @@ fn insert_batch(tx: &Transaction<'_>, batch: &mut Batch) -> rusqlite::Result<()>
     let mut rollup: FxHashMap<RollupGroup<'_>, i64> = FxHashMap::default();
     let (mut min_ts, mut max_ts) = (None::<i64>, None::<i64>);
     for k in &keyed {
-        let record = k.record;
+        let record = &k.pending.record;
         let group = (
             key::minute_of(k.key),
             record.level.map(|l| l.code()),
@@ -521,7 +630,7 @@ fn insert_batch(tx: &Transaction<'_>, batch: &mut Batch) -> rusqlite::Result<()>
 
 /// The values of a `record_rows` row, in the column order of [`ROW_COLUMNS`].
 fn row_values<'a>(k: &Keyed<'a>, segment_id: i64) -> [Param<'a>; ROW_WIDTH] {
-    let record = k.record;
+    let record = &k.pending.record;
     // The raw line is kept only where it says more than the message.
     let raw = record
         .raw
@@ -541,7 +650,7 @@ fn row_values<'a>(k: &Keyed<'a>, segment_id: i64) -> [Param<'a>; ROW_WIDTH] {
         k.source_id.into(),
         record.line.map(|l| l as i64).into(),
         segment_id.into(),
-        (k.seq as i64).into(),
+        (k.pending.seq as i64).into(),
     ]
 }
 
@@ -599,15 +708,15 @@ fn insert_one_by_one<'a>(
         "SELECT coalesce(max(id), ?1) FROM record_rows WHERE id >= ?1 AND id < ?2",
     )?;
     let mut keyed = Vec::with_capacity(pending.len());
-    for Pending { seq, record } in pending {
+    for p in pending {
+        let record = &p.record;
         if record.source != *last_source {
             keys.reset_time();
             last_source.clone_from(&record.source);
         }
         let mut k = Keyed {
             key: keys.next(record.ts_nanos),
-            seq: *seq,
-            record,
+            pending: p,
             source_id: sources.id_of(record.source.as_deref())?,
         };
         while insert.execute(&row_values(&k, segment_id))? == 0 {
@@ -622,27 +731,17 @@ fn insert_one_by_one<'a>(
 
 /// Adds the records of `keyed` (in key order) to the full-text index with one statement.
 fn index_at_once(tx: &Transaction<'_>, keyed: &[Keyed<'_>]) -> rusqlite::Result<()> {
-    // The searchable text of every record's fields, one after another.
-    let mut text = String::new();
-    let mut one = String::new();
-    let mut ends = Vec::with_capacity(keyed.len());
-    for k in keyed {
-        if let Some(json) = k.record.fields.as_deref() {
-            fields_text::values(json, &mut one);
-            text.push_str(&one);
-        }
-        ends.push(text.len());
-    }
     let mut values: Vec<Param<'_>> = Vec::with_capacity(keyed.len() * 4);
-    let mut start = 0;
-    for (k, end) in keyed.iter().zip(ends) {
-        let record = k.record;
-        let fields = record.fields.as_ref().map(|_| &text[start..end]);
-        start = end;
+    for k in keyed {
+        let Pending {
+            record,
+            field_values,
+            ..
+        } = k.pending;
         values.extend::<[Param<'_>; 4]>([
             k.key.into(),
             record.message.as_str().into(),
-            fields.into(),
+            field_values.as_deref().into(),
             record.trace_id.as_deref().into(),
         ]);
     }

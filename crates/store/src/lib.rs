@@ -29,6 +29,8 @@ mod import;
 pub mod key;
 mod library;
 pub mod query;
+#[cfg(not(target_arch = "wasm32"))]
+mod read_ahead;
 mod schema;
 mod search;
 pub mod time_axis;

@@ -574,3 +574,114 @@ fn a_short_or_usual_silence_is_not_a_gap() {
     import(&mut store, "seg-0", &data::segment(1, 0, 0, &records, 16));
     assert_eq!(store.bundles().unwrap()[0].gaps, []);
 }
+
+/// Every record (all columns, by key), the full-text index (every term instance) and the
+/// segment's findings: all an import leaves in a store.
+fn contents(store: &Store) -> Vec<String> {
+    let mut out = Vec::new();
+    for sql in [
+        "SELECT * FROM records ORDER BY id",
+        "SELECT * FROM temp.trawl_test_terms ORDER BY term, doc, col, offset",
+        "SELECT segment_seq, next_seq, records, min_ts, max_ts, findings, complete, bytes
+         FROM segments",
+    ] {
+        let mut rows = store.conn.prepare(sql).unwrap();
+        let width = rows.column_count();
+        let dump = rows
+            .query_map([], |row| {
+                (0..width)
+                    .map(|i| row.get::<_, rusqlite::types::Value>(i))
+                    .collect::<rusqlite::Result<Vec<_>>>()
+            })
+            .unwrap()
+            .map(|row| format!("{:?}", row.unwrap()));
+        out.extend(dump);
+    }
+    out
+}
+
+#[test]
+fn importing_at_once_stores_exactly_what_importing_step_by_step_stores() {
+    // Frames of three records, JSON with fields and plain text, and a damaged frame: natively
+    // `import_segment` reads the segment on a second thread, in chunks of many frames, while
+    // `step` reads it a frame at a time.
+    let mut records = data::parse("apps.log", data::CRI_JSON);
+    records.extend(data::parse("OpenSSH_2k.log", OPENSSH));
+    let mut bytes = data::segment(1, 0, 0, &records, 3);
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xff;
+    let mut stores = [(); 2].map(|()| {
+        let store = Store::open_in_memory().unwrap();
+        store
+            .conn
+            .execute_batch(
+                "CREATE VIRTUAL TABLE temp.trawl_test_terms
+                 USING fts5vocab(main, records_fts, 'instance')",
+            )
+            .unwrap();
+        store
+    });
+    let [at_once, stepped] = &mut stores;
+    let report = import(at_once, "seg-0", &bytes);
+    let mut import = stepped
+        .begin_segment("b", "seg-0", &bytes[..], small_batches())
+        .unwrap();
+    while import.step(stepped).unwrap().is_some() {}
+    assert_eq!(&report, import.report());
+    assert_eq!(report.findings.len(), 2, "{:?}", report.findings);
+    assert_eq!(report.imported, records.len() as u64 - 3);
+    let stored = contents(at_once);
+    assert!(stored.len() > 2 * records.len(), "terms dumped too");
+    assert_eq!(stored, contents(stepped));
+}
+
+/// Reads `bytes`, then fails as a disk that went away does.
+struct FailingAfter<'a> {
+    bytes: &'a [u8],
+}
+
+impl std::io::Read for FailingAfter<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.bytes.is_empty() {
+            return Err(std::io::Error::other("the disk went away"));
+        }
+        self.bytes.read(buf)
+    }
+}
+
+#[test]
+fn a_read_error_midway_is_reported_with_the_file_and_keeps_the_committed_batches() {
+    let records = data::parse("OpenSSH_2k.log", OPENSSH);
+    let bytes = data::segment(1, 0, 0, &records, 100);
+    let mut store = Store::open_in_memory().unwrap();
+    let mut committed = 0;
+    let err = store
+        .import_segment(
+            "b",
+            "seg-0",
+            FailingAfter {
+                bytes: &bytes[..bytes.len() * 2 / 3],
+            },
+            small_batches(),
+            &mut |p| {
+                committed = p.records;
+                Flow::Continue
+            },
+        )
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Read(_)), "{err:?}");
+    assert!(err.to_string().contains("seg-0"), "{err}");
+    assert!(err.to_string().contains("the disk went away"), "{err}");
+    assert!(
+        committed >= 900,
+        "the batches before the failure: {committed}"
+    );
+    assert_eq!(
+        count(&store, "SELECT count(*) FROM records") as u64,
+        committed
+    );
+    // Readable again, the import resumes after the committed batches.
+    let rest = import(&mut store, "seg-0", &bytes);
+    assert_eq!(rest.imported + committed, 2000);
+    assert_eq!(count(&store, "SELECT count(*) FROM records"), 2000);
+}
