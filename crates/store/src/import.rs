@@ -93,9 +93,24 @@ pub struct SegmentReport {
 pub(crate) struct Pending {
     seq: u64,
     record: Record,
-    /// What the record's fields add to the full-text index ([`fields_text::values`]), if it
-    /// has fields.
+    /// What the record's fields add to the full-text index ([`fields_text::values`]), if
+    /// extracted ahead ([`Pending::extract_field_values`]); otherwise the full-text insert
+    /// extracts it.
     field_values: Option<String>,
+}
+
+impl Pending {
+    /// Extracts what the record's fields add to the full-text index now, off the importing
+    /// thread. Not worth it on one thread: a string per record, where the full-text insert
+    /// writes them all into one.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub(crate) fn extract_field_values(&mut self) {
+        self.field_values = self.record.fields.as_deref().map(|json| {
+            let mut values = String::new();
+            fields_text::values(json, &mut values);
+            values
+        });
+    }
 }
 
 /// What an import reads from a segment: a frame's records, ready to go in, or a finding.
@@ -118,12 +133,8 @@ impl From<Item> for Frame {
                     .zip(records)
                     .map(|(seq, record)| Pending {
                         seq,
-                        field_values: record.fields.as_deref().map(|json| {
-                            let mut values = String::new();
-                            fields_text::values(json, &mut values);
-                            values
-                        }),
                         record,
+                        field_values: None,
                     })
                     .collect(),
             },
@@ -731,17 +742,35 @@ fn insert_one_by_one<'a>(
 
 /// Adds the records of `keyed` (in key order) to the full-text index with one statement.
 fn index_at_once(tx: &Transaction<'_>, keyed: &[Keyed<'_>]) -> rusqlite::Result<()> {
-    let mut values: Vec<Param<'_>> = Vec::with_capacity(keyed.len() * 4);
+    // The searchable text of the fields not extracted ahead, one after another.
+    let mut text = String::new();
+    let mut one = String::new();
+    let mut ends = Vec::with_capacity(keyed.len());
     for k in keyed {
+        let pending = k.pending;
+        if let (Some(json), None) = (&pending.record.fields, &pending.field_values) {
+            fields_text::values(json, &mut one);
+            text.push_str(&one);
+        }
+        ends.push(text.len());
+    }
+    let mut values: Vec<Param<'_>> = Vec::with_capacity(keyed.len() * 4);
+    let mut start = 0;
+    for (k, end) in keyed.iter().zip(ends) {
         let Pending {
             record,
             field_values,
             ..
         } = k.pending;
+        let fields = match field_values {
+            Some(made) => Some(made.as_str()),
+            None => record.fields.as_ref().map(|_| &text[start..end]),
+        };
+        start = end;
         values.extend::<[Param<'_>; 4]>([
             k.key.into(),
             record.message.as_str().into(),
-            field_values.as_deref().into(),
+            fields.into(),
             record.trace_id.as_deref().into(),
         ]);
     }

@@ -51,7 +51,10 @@ impl<'scope> ReadAhead<'scope> {
                 let mut chunk = Vec::new();
                 let mut records = 0;
                 while let Some(item) = reader.next() {
-                    let frame = item.map(Frame::from);
+                    let mut frame = item.map(Frame::from);
+                    if let Ok(Frame::Records { records, .. }) = &mut frame {
+                        records.iter_mut().for_each(Pending::extract_field_values);
+                    }
                     let failed = frame.is_err();
                     if let Ok(Frame::Records { records: r, .. }) = &frame {
                         records += r.len();
