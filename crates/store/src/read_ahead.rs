@@ -52,13 +52,11 @@ impl<'scope> ReadAhead<'scope> {
                 let mut records = 0;
                 while let Some(item) = reader.next() {
                     let mut frame = item.map(Frame::from);
-                    if let Ok(Frame::Records { records, .. }) = &mut frame {
-                        records.iter_mut().for_each(Pending::extract_field_values);
+                    if let Ok(Frame::Records { records: read, .. }) = &mut frame {
+                        read.iter_mut().for_each(Pending::extract_field_values);
+                        records += read.len();
                     }
                     let failed = frame.is_err();
-                    if let Ok(Frame::Records { records: r, .. }) = &frame {
-                        records += r.len();
-                    }
                     chunk.push(frame);
                     if failed || records >= CHUNK_RECORDS {
                         if send.send(std::mem::take(&mut chunk)).is_err() || failed {
