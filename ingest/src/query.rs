@@ -216,27 +216,31 @@ fn open_indexed(dir: &Path, cache: &Path) -> Result<Store> {
         bar.set_message("indexing");
         bar
     });
-    let mut done = 0;
-    for (name, _, len) in &now {
-        let path = dir.join(name);
-        let file = std::fs::File::open(&path).with_context(|| format!("{}", path.display()))?;
-        let report = store
-            .import_segment(&bundle, name, file, ImportOptions::default(), &mut |p| {
-                if let Some(bar) = &bar {
-                    bar.set_position(done + p.offset);
-                }
-                Flow::Continue
-            })
-            .with_context(|| format!("{}: cannot index", path.display()))?;
-        for finding in &report.findings {
-            eprintln!("trawl: {}: {finding}", dir.display());
+    // The cache is optimized once indexed, so the index's merges wait for that (1.13x faster
+    // for 1M records; see `Store::bulk_load`).
+    store.bulk_load(|store| {
+        let mut done = 0;
+        for (name, _, len) in &now {
+            let path = dir.join(name);
+            let file = std::fs::File::open(&path).with_context(|| format!("{}", path.display()))?;
+            let report = store
+                .import_segment(&bundle, name, file, ImportOptions::default(), &mut |p| {
+                    if let Some(bar) = &bar {
+                        bar.set_position(done + p.offset);
+                    }
+                    Flow::Continue
+                })
+                .with_context(|| format!("{}: cannot index", path.display()))?;
+            for finding in &report.findings {
+                eprintln!("trawl: {}: {finding}", dir.display());
+            }
+            done += len;
         }
-        done += len;
-    }
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
-    store.optimize()?;
+        if let Some(bar) = &bar {
+            bar.finish_and_clear();
+        }
+        anyhow::Ok(())
+    })?;
     store.set_setting(FINGERPRINT_KEY, &serde_json::to_string(&now)?)?;
     Ok(store)
 }

@@ -70,6 +70,9 @@ mod native {
             let mb = std::fs::metadata(&path).map(|m| m.len() as f64 / 1e6).ok();
             report_import(&mut out, n, "file", secs, mb);
             out.insert(format!("optimize_s_{n}"), json!(optimize));
+            if n <= 1_000_000 {
+                bulk_figures(&mut out, n, dir.path(), &segments);
+            }
             drop(segments);
             let stats = store.stats().expect("stats");
             println!(
@@ -264,6 +267,64 @@ mod native {
             rate * first_secs / n as f64
         );
         out.insert(format!("import_added_{n}_records_per_s"), json!(rate));
+    }
+
+    /// A bulk load into a file, as `trawl query` indexes a bundle: the full-text index's merges
+    /// held back during the import and done once by the optimize after it, against an
+    /// ordinary import and optimize of the same segments. Three pairs, interleaved and in
+    /// alternating order, because single runs here swing by 15%; the medians are reported.
+    fn bulk_figures(
+        out: &mut Map<String, Value>,
+        n: usize,
+        dir: &std::path::Path,
+        segments: &[Vec<u8>],
+    ) {
+        let (mut ordinary, mut bulk, mut bulk_import) = (Vec::new(), Vec::new(), Vec::new());
+        for pair in 0..3 {
+            for held_back in [pair % 2 == 1, pair % 2 == 0] {
+                let path = dir.join(format!("index-{n}-{pair}-{held_back}.db"));
+                let mut store = Store::open(&path).expect("file store");
+                let t = Instant::now();
+                if held_back {
+                    let secs = store
+                        .bulk_load(|store| {
+                            Ok::<_, trawl_store::StoreError>(import(store, segments))
+                        })
+                        .expect("bulk load");
+                    bulk_import.push(secs);
+                    bulk.push(t.elapsed().as_secs_f64());
+                } else {
+                    import(&mut store, segments);
+                    store.optimize().expect("optimize");
+                    ordinary.push(t.elapsed().as_secs_f64());
+                }
+                drop(store);
+                std::fs::remove_file(&path).expect("remove the store");
+            }
+        }
+        let ratios: Vec<String> = ordinary
+            .iter()
+            .zip(&bulk)
+            .map(|(o, b)| format!("{:.2}x", o / b))
+            .collect();
+        let median = |v: Vec<f64>| p50_p95(v).0;
+        let (ordinary, bulk, bulk_import) = (median(ordinary), median(bulk), median(bulk_import));
+        report_import(out, n, "bulk", bulk_import, None);
+        println!(
+            "{n:>10}     bulk: import + optimize {bulk:.2} s, {:.0} records/s; with merges during the import {ordinary:.2} s: {:.2}x (pairs {})",
+            n as f64 / bulk,
+            ordinary / bulk,
+            ratios.join(", ")
+        );
+        out.insert(
+            format!("index_bulk_{n}_records_per_s"),
+            json!(n as f64 / bulk),
+        );
+        out.insert(
+            format!("index_ordinary_{n}_records_per_s"),
+            json!(n as f64 / ordinary),
+        );
+        out.insert(format!("bulk_vs_ordinary_{n}"), json!(ordinary / bulk));
     }
 
     fn report_import(

@@ -17,6 +17,7 @@
 
 mod batch_rows;
 mod borrowed_insert;
+mod bulk_load;
 mod bundle_export;
 mod console;
 #[cfg(feature = "corpus")]
@@ -152,8 +153,9 @@ impl Store {
         Self::from_connection(Connection::open_in_memory()?)
     }
 
-    /// Takes over `conn`, applies trawl's connection settings, migrates the schema and counts
-    /// this opening.
+    /// Takes over `conn`, applies trawl's connection settings, migrates the schema, counts
+    /// this opening, and restores the full-text index's merge settings if a
+    /// [`Store::bulk_load`] was interrupted.
     pub fn from_connection(mut conn: Connection) -> Result<Self> {
         // Temporary tables and sort spills stay in memory: in the browser every extra file
         // would take one of the fixed OPFS access handles. A 32 MiB page cache (default 2 MiB)
@@ -169,10 +171,12 @@ impl Store {
             "UPDATE store_info SET open_count = open_count + 1 WHERE id = 1",
             [],
         )?;
-        Ok(Self {
+        let store = Self {
             conn,
             time_axis: std::cell::Cell::new(None),
-        })
+        };
+        bulk_load::restore_interrupted(&store)?;
+        Ok(store)
     }
 
     /// The version of the SQLite library this store runs on, e.g. `3.53.0`.

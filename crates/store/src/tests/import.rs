@@ -685,3 +685,102 @@ fn a_read_error_midway_is_reported_with_the_file_and_keeps_the_committed_batches
     assert_eq!(rest.imported + committed, 2000);
     assert_eq!(count(&store, "SELECT count(*) FROM records"), 2000);
 }
+
+/// The full-text index's merge settings: automerge, and crisismerge (FTS5's default 16 when
+/// unset).
+fn merge_settings(store: &Store) -> (i64, i64) {
+    store
+        .conn
+        .query_row(
+            "SELECT (SELECT v FROM records_fts_config WHERE k = 'automerge'),
+                    coalesce((SELECT v FROM records_fts_config WHERE k = 'crisismerge'), 16)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap()
+}
+
+const INDEX_SEGMENTS: &str = "SELECT count(DISTINCT segid) FROM records_fts_idx";
+
+#[test]
+fn a_bulk_load_merges_the_index_once_at_the_end_and_stores_what_an_import_stores() {
+    let records = data::parse("OpenSSH_2k.log", OPENSSH);
+    let bytes = data::segment(1, 0, 0, &records, 50);
+    let mut stores = [(); 2].map(|()| {
+        let store = Store::open_in_memory().unwrap();
+        store
+            .conn
+            .execute_batch(
+                "CREATE VIRTUAL TABLE temp.trawl_test_terms
+                 USING fts5vocab(main, records_fts, 'instance')",
+            )
+            .unwrap();
+        store
+    });
+    let [bulk, ordinary] = &mut stores;
+    let report = bulk
+        .bulk_load(|store| {
+            assert_eq!(merge_settings(store), (0, 64), "merges held back");
+            let report = import(store, "seg-0", &bytes);
+            // Seven batches of up to 300 records, seven segments, none merged yet.
+            assert_eq!(count(store, INDEX_SEGMENTS), 7);
+            Ok::<_, StoreError>(report)
+        })
+        .unwrap();
+    assert_eq!(report.imported, 2000);
+    assert_eq!(count(bulk, INDEX_SEGMENTS), 1, "merged into one b-tree");
+    assert_eq!(merge_settings(bulk), (16, 16), "ordinary merges restored");
+    assert_eq!(&import(ordinary, "seg-0", &bytes), &report);
+    assert_eq!(contents(bulk), contents(ordinary));
+    assert_eq!(
+        matches(bulk, "\"invalid user\""),
+        matches(ordinary, "\"invalid user\"")
+    );
+}
+
+#[test]
+fn a_failed_bulk_load_keeps_what_it_committed_and_restores_the_merge_settings() {
+    let records = data::parse("OpenSSH_2k.log", OPENSSH);
+    let bytes = data::segment(1, 0, 0, &records, 50);
+    let mut store = Store::open_in_memory().unwrap();
+    let failed = store.bulk_load(|store| {
+        import(store, "seg-0", &bytes);
+        // Any error of the caller's, after a committed import.
+        Err::<(), _>(StoreError::UnknownBundle("gave up".into()))
+    });
+    assert!(
+        matches!(&failed, Err(StoreError::UnknownBundle(b)) if b == "gave up"),
+        "{failed:?}"
+    );
+    assert_eq!(count(&store, "SELECT count(*) FROM records"), 2000);
+    assert_eq!(merge_settings(&store), (16, 16));
+    // No final merge: the segments of the seven batches are still there.
+    assert_eq!(count(&store, INDEX_SEGMENTS), 7);
+    let invalid_user = count(
+        &store,
+        "SELECT count(*) FROM records WHERE message LIKE '%invalid user%'",
+    );
+    assert!(invalid_user > 100);
+    assert_eq!(matches(&store, "\"invalid user\""), invalid_user);
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+#[test]
+fn opening_a_store_restores_the_merge_settings_a_dead_bulk_load_left() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("trawl.db");
+    {
+        // What a process killed inside `bulk_load` leaves in the file.
+        let store = Store::open(&path).unwrap();
+        store
+            .conn
+            .execute_batch(
+                "INSERT INTO records_fts(records_fts, rank) VALUES ('automerge', 0);
+                 INSERT INTO records_fts(records_fts, rank) VALUES ('crisismerge', 64);",
+            )
+            .unwrap();
+        assert_eq!(merge_settings(&store), (0, 64));
+    }
+    let store = Store::open(&path).unwrap();
+    assert_eq!(merge_settings(&store), (16, 16));
+}
