@@ -1,10 +1,12 @@
 //! `trawl_batch(?1)`: a table of the caller's rows, for inserting a whole batch in one statement.
 //!
 //! An import inserting a batch one row a statement pays, for every row, for binding each
-//! value, starting and halting the statement, opening its cursors and seeking the row's place
-//! in the b-tree from the root. `INSERT INTO t(…) SELECT c0, c1, … FROM trawl_batch(?1)` runs
-//! the statement once a batch: its cursor stays open, so rows arriving in key order are
-//! appended without a seek, and each value is read in place (`SQLITE_STATIC`), not copied.
+//! value, starting and halting the statement and opening its cursors.
+//! `INSERT INTO t(…) SELECT c0, c1, … FROM trawl_batch(?1)` runs the statement once a batch,
+//! with its cursors open throughout, and each value is read in place (`SQLITE_STATIC`), not
+//! copied. Each row's key is still looked up from the root before it is written (SQLite's
+//! check for an existing rowid): 4% of a 200k-record import's instructions under callgrind,
+//! the keys (near 2^60) being nine-byte varints to decode at every interior cell.
 //!
 //! `trawl_batch` is an eponymous, read-only virtual table with the columns `c0` … `c15` and a
 //! hidden column `rows`, the table-valued function's argument: a pointer bound with
