@@ -600,6 +600,19 @@ fn contents(store: &Store) -> Vec<String> {
     out
 }
 
+/// An empty store whose full-text index's term instances [`contents`] dumps too.
+fn store_with_terms() -> Store {
+    let store = Store::open_in_memory().unwrap();
+    store
+        .conn
+        .execute_batch(
+            "CREATE VIRTUAL TABLE temp.trawl_test_terms
+             USING fts5vocab(main, records_fts, 'instance')",
+        )
+        .unwrap();
+    store
+}
+
 #[test]
 fn importing_at_once_stores_exactly_what_importing_step_by_step_stores() {
     // Frames of three records, JSON with fields and plain text, and a damaged frame: natively
@@ -610,17 +623,7 @@ fn importing_at_once_stores_exactly_what_importing_step_by_step_stores() {
     let mut bytes = data::segment(1, 0, 0, &records, 3);
     let middle = bytes.len() / 2;
     bytes[middle] ^= 0xff;
-    let mut stores = [(); 2].map(|()| {
-        let store = Store::open_in_memory().unwrap();
-        store
-            .conn
-            .execute_batch(
-                "CREATE VIRTUAL TABLE temp.trawl_test_terms
-                 USING fts5vocab(main, records_fts, 'instance')",
-            )
-            .unwrap();
-        store
-    });
+    let mut stores = [store_with_terms(), store_with_terms()];
     let [at_once, stepped] = &mut stores;
     let report = import(at_once, "seg-0", &bytes);
     let mut import = stepped
@@ -706,17 +709,7 @@ const INDEX_SEGMENTS: &str = "SELECT count(DISTINCT segid) FROM records_fts_idx"
 fn a_bulk_load_merges_the_index_once_at_the_end_and_stores_what_an_import_stores() {
     let records = data::parse("OpenSSH_2k.log", OPENSSH);
     let bytes = data::segment(1, 0, 0, &records, 50);
-    let mut stores = [(); 2].map(|()| {
-        let store = Store::open_in_memory().unwrap();
-        store
-            .conn
-            .execute_batch(
-                "CREATE VIRTUAL TABLE temp.trawl_test_terms
-                 USING fts5vocab(main, records_fts, 'instance')",
-            )
-            .unwrap();
-        store
-    });
+    let mut stores = [store_with_terms(), store_with_terms()];
     let [bulk, ordinary] = &mut stores;
     let report = bulk
         .bulk_load(|store| {
