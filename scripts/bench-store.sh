@@ -12,7 +12,7 @@ cargo bench -p trawl-store --bench store | tee "$native_log"
 TRAWL_BENCH_BROWSER_SIZES="${TRAWL_BENCH_BROWSER_SIZES:-100000,1000000}" \
 RUSTFLAGS="--cfg trawl_wasm_bench" WASM_BINDGEN_TEST_TIMEOUT=1800 \
 WASM_BINDGEN_TEST_WEBDRIVER_JSON="$ROOT/tests/webdriver.json" \
-  cargo test --release --target wasm32-unknown-unknown -p trawl-store --test wasm_bench -- --nocapture 2>&1 \
+  cargo test --profile wasm-worker --target wasm32-unknown-unknown -p trawl-store --test wasm_bench -- --nocapture 2>&1 \
   | tee "$browser_log" | grep -E "^browser|test result"
 python3 - "$native_log" "$browser_log" <<'PY'
 import json, re, sys
