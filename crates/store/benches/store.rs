@@ -367,7 +367,7 @@ mod native {
             let mut conn = rusqlite::Connection::open_in_memory().expect("memory db");
             trawl_store::fts5::register_tokenizer(&conn).expect("tokenizer");
             conn.execute_batch(&format!(
-                "PRAGMA cache_size = -32768;
+                "PRAGMA cache_size = -131072;
                  CREATE VIRTUAL TABLE t USING fts5(message, fields, trace, content = '',
                      columnsize = 0, tokenize = '{tokenizer}', detail = full);
                  INSERT INTO t(t, rank) VALUES ('hashsize', 16777216);

@@ -158,10 +158,14 @@ impl Store {
     /// [`Store::bulk_load`] was interrupted.
     pub fn from_connection(mut conn: Connection) -> Result<Self> {
         // Temporary tables and sort spills stay in memory: in the browser every extra file
-        // would take one of the fixed OPFS access handles. A 32 MiB page cache (default 2 MiB)
-        // keeps an import's working set of b-tree pages in memory.
+        // would take one of the fixed OPFS access handles. A 128 MiB page cache (default 2 MiB)
+        // keeps an import's working set of b-tree pages in memory: against 32 MiB, 1M records
+        // imported 1.16x faster into a file, 1.10x into OPFS, and a word-and-field search
+        // over them in the browser took a p95 of 25 ms instead of 52-61 ms. The cache fills
+        // only as far as the database's pages are used, up to that bound: after the viewer
+        // imported 1M records its worker held 200 MiB instead of 123 MiB.
         conn.execute_batch(
-            "PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -32768;",
+            "PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -131072;",
         )?;
         fts5::register_tokenizer(&conn)?;
         batch_rows::register(&conn)?;
