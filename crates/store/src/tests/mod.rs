@@ -94,7 +94,7 @@ mod on_disk {
     }
 
     #[test]
-    fn a_version_1_store_keeps_its_settings_and_moves_to_16_kib_pages() {
+    fn a_version_1_store_keeps_its_settings_and_moves_to_32_kib_pages() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("trawl.db");
         let conn = Connection::open(&path).unwrap();
@@ -111,7 +111,45 @@ mod on_disk {
             .conn
             .query_row("PRAGMA page_size", [], |r| r.get(0))
             .unwrap();
+        assert_eq!(page_size, 32768);
+    }
+
+    /// Stores made with 16 KiB pages (before version 7 of the schema) keep them: rewriting a
+    /// store of millions of records on opening would take minutes.
+    #[test]
+    fn a_store_with_16_kib_pages_keeps_them_and_takes_more_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("trawl.db");
+        let conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "page_size", 16384).unwrap();
+        crate::fts5::register_tokenizer(&conn).unwrap();
+        for migration in &crate::schema::MIGRATIONS[..2] {
+            conn.execute_batch(migration).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 2).unwrap();
+        drop(conn);
+        let records = data::parse("HDFS_2k.log", data::HDFS);
+        {
+            let mut store = Store::open(&path).unwrap();
+            let bytes = data::segment(1, 0, 0, &records, 100);
+            store
+                .import_segment(
+                    "b",
+                    "seg-0",
+                    &bytes[..],
+                    ImportOptions::default(),
+                    &mut |_| Flow::Continue,
+                )
+                .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+        let page_size: u32 = store
+            .conn
+            .query_row("PRAGMA page_size", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(page_size, 16384);
+        assert_eq!(store.count(&Query::all()).unwrap(), records.len() as u64);
     }
 
     #[test]
@@ -119,7 +157,10 @@ mod on_disk {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("trawl.db");
         let size = || std::fs::metadata(&path).unwrap().len();
-        let records = data::parse("HDFS_2k.log", data::HDFS);
+        // A Kubernetes pod's log path, the kind of source interning (migration 6) was for.
+        let source = "/var/log/pods/payments_payment-api-7f9c4b6d8-x2k4q_\
+                      3f6e1a52-9b1d-4c6e-8f3a-2d7c5e9b1a40/payment-api/0.log";
+        let records = data::parse(source, data::HDFS);
         let bytes = data::segment(1, 0, 0, &records, 100);
         let imported = {
             let mut store = Store::open(&path).unwrap();
@@ -211,13 +252,13 @@ mod on_opfs {
 }
 
 #[test]
-fn stores_use_16_kib_pages() {
+fn stores_use_32_kib_pages() {
     let store = Store::open_in_memory().unwrap();
     let page_size: u32 = store
         .conn
         .query_row("PRAGMA page_size", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(page_size, 16384);
+    assert_eq!(page_size, 32768);
 }
 
 /// Turns a store back into the shape of schema version 5, before sources were interned:
