@@ -22,11 +22,22 @@ merged = {**native, **browser}
 for key, value in browser.items():
     m = re.match(r"browser_import_(memory|opfs)_(\d+)_records_per_s", key)
     if m:
-        base = native.get(f"import_{m.group(1) if m.group(1) == 'memory' else 'file'}_{m.group(2)}_records_per_s")
+        kind, n = m.groups()
+        base = native.get(f"import_{kind if kind == 'memory' else 'file'}_{n}_records_per_s")
         if base:
-            merged[f"browser_vs_native_import_{m.group(1)}_{m.group(2)}"] = value / base
-print("\nbrowser/native import ratios:")
-for key in sorted(k for k in merged if k.startswith("browser_vs_native")):
+            merged[f"browser_vs_native_import_{kind}_{n}"] = value / base
+        floor = browser.get(f"browser_fts_only_trawl_{n}_records_per_s")
+        if floor:
+            merged[f"browser_import_{kind}_{n}_vs_fts_only"] = value / floor
+    m = re.match(r"browser_fts_only_trawl_(\d+)_records_per_s", key)
+    if m and native.get(f"fts_only_trawl_{m.group(1)}_records_per_s"):
+        n = m.group(1)
+        merged[f"browser_vs_native_fts_only_{n}"] = value / native[f"fts_only_trawl_{n}_records_per_s"]
+        if native.get(f"import_memory_{n}_records_per_s"):
+            merged[f"native_import_memory_{n}_vs_fts_only"] = (
+                native[f"import_memory_{n}_records_per_s"] / native[f"fts_only_trawl_{n}_records_per_s"])
+print("\nbrowser/native ratios, and imports against the same target's fts-only floor:")
+for key in sorted(k for k in merged if k.startswith("browser_vs_native") or k.endswith("_vs_fts_only")):
     print(f"  {key}: {merged[key]:.2f}")
 print(json.dumps(merged))
 PY

@@ -26,7 +26,7 @@ mod native {
     use std::time::Instant;
 
     use serde_json::{json, Map, Value};
-    use trawl_store::corpus::{p50_p95, query_mix, segment, Corpus, Rng};
+    use trawl_store::corpus::{indexed_text, p50_p95, query_mix, segment, BareFts, Corpus, Rng};
     use trawl_store::tokenizer::{self, Mode};
     use trawl_store::{Cursor, Flow, ImportOptions, Order, Query, Store};
 
@@ -346,53 +346,14 @@ mod native {
     }
 
     /// The floor under any import of this corpus, in the same run: only its full-text
-    /// columns (message, field values, trace id) into a bare FTS5 table with the store's
-    /// settings (contentless, no column sizes, full detail, 16 MiB of pending terms, automerge
-    /// 16), in transactions of the import's batch size. No records table, rollups or keys:
-    /// rowids count 1, 2, 3 … (the store's time keys, millions apart, made this floor 4-14%
-    /// slower in three runs). Once with SQLite's unicode61 tokenizer, once with trawl's.
+    /// columns into a [`BareFts`] table. Once with SQLite's unicode61 tokenizer, once with
+    /// trawl's.
     fn fts_floor(out: &mut Map<String, Value>, n: usize, import_secs: f64) {
-        let rows: Vec<(String, Option<String>, Option<String>)> = Corpus::new(42)
-            .take(n)
-            .map(|r| {
-                let values = r.fields.as_deref().map(|json| {
-                    let mut values = String::new();
-                    trawl_store::fields_text::values(json, &mut values);
-                    values
-                });
-                (r.message, values, r.trace_id)
-            })
-            .collect();
+        let rows = indexed_text(Corpus::new(42).take(n));
         for tokenizer in ["unicode61", "trawl"] {
-            let mut conn = rusqlite::Connection::open_in_memory().expect("memory db");
-            trawl_store::fts5::register_tokenizer(&conn).expect("tokenizer");
-            conn.execute_batch(&format!(
-                "PRAGMA cache_size = -131072;
-                 CREATE VIRTUAL TABLE t USING fts5(message, fields, trace, content = '',
-                     columnsize = 0, tokenize = '{tokenizer}', detail = full);
-                 INSERT INTO t(t, rank) VALUES ('hashsize', 16777216);
-                 INSERT INTO t(t, rank) VALUES ('automerge', 16);"
-            ))
-            .expect("fts table");
-            let batch = ImportOptions::default().batch_records;
+            let mut table = BareFts::new(tokenizer).expect("fts table");
             let t = Instant::now();
-            for (b, chunk) in rows.chunks(batch).enumerate() {
-                let tx = conn.transaction().expect("begin");
-                {
-                    let mut insert = tx
-                        .prepare_cached(
-                            "INSERT INTO t(rowid, message, fields, trace) VALUES (?1, ?2, ?3, ?4)",
-                        )
-                        .expect("insert");
-                    for (i, (message, fields, trace)) in chunk.iter().enumerate() {
-                        let rowid = (b * batch + i + 1) as i64;
-                        insert
-                            .execute(rusqlite::params![rowid, message, fields, trace])
-                            .expect("insert");
-                    }
-                }
-                tx.commit().expect("commit");
-            }
+            table.insert(&rows).expect("insert");
             let rate = n as f64 / t.elapsed().as_secs_f64();
             let ratio = n as f64 / import_secs / rate;
             println!(

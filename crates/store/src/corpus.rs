@@ -189,6 +189,78 @@ pub fn segment(
     trawl_bundle::memory::segment_bytes(&header, records, per_frame)
 }
 
+/// What the store's full-text index holds for one record: the message, the values of its
+/// fields, and its trace id.
+pub type IndexedText = (String, Option<String>, Option<String>);
+
+/// The text the import indexes for each of `records`.
+pub fn indexed_text(records: impl IntoIterator<Item = Record>) -> Vec<IndexedText> {
+    records
+        .into_iter()
+        .map(|r| {
+            let values = r.fields.as_deref().map(|json| {
+                let mut values = String::new();
+                crate::fields_text::values(json, &mut values);
+                values
+            });
+            (r.message, values, r.trace_id)
+        })
+        .collect()
+}
+
+/// A bare FTS5 table in memory with the settings of the store's full-text index
+/// (contentless, no column sizes, full detail, 16 MiB of pending terms, automerge 16, the
+/// store's page size and cache) and no other table: the floor under an import, what the
+/// full-text index alone costs. No records table, rollups or keys: rowids count 1, 2, 3 …
+/// (the store's time keys, millions apart, made this floor 4-14% slower in three runs). The
+/// benchmarks quote the import as a ratio of it, measured in the same run on the same target.
+pub struct BareFts {
+    conn: rusqlite::Connection,
+    next_rowid: i64,
+}
+
+impl BareFts {
+    /// An empty table whose columns are tokenized by `tokenizer`: `trawl` or an FTS5 built-in
+    /// such as `unicode61`. The page size and cache are the store's.
+    pub fn new(tokenizer: &str) -> rusqlite::Result<Self> {
+        let conn = rusqlite::Connection::open_in_memory()?;
+        crate::fts5::register_tokenizer(&conn)?;
+        let (page_size, cache_kib) = (crate::schema::PAGE_SIZE, crate::CACHE_KIB);
+        conn.execute_batch(&format!(
+            "PRAGMA page_size = {page_size};
+             PRAGMA cache_size = -{cache_kib};
+             CREATE VIRTUAL TABLE t USING fts5(message, fields, trace, content = '',
+                 columnsize = 0, tokenize = '{tokenizer}', detail = full);
+             INSERT INTO t(t, rank) VALUES ('hashsize', 16777216);
+             INSERT INTO t(t, rank) VALUES ('automerge', 16);"
+        ))?;
+        Ok(Self {
+            conn,
+            next_rowid: 1,
+        })
+    }
+
+    /// Indexes `rows` after the ones inserted before, in transactions of the import's batch
+    /// size ([`crate::ImportOptions`]'s default).
+    pub fn insert(&mut self, rows: &[IndexedText]) -> rusqlite::Result<()> {
+        let batch = crate::ImportOptions::default().batch_records;
+        for chunk in rows.chunks(batch) {
+            let tx = self.conn.transaction()?;
+            {
+                let mut insert = tx.prepare_cached(
+                    "INSERT INTO t(rowid, message, fields, trace) VALUES (?1, ?2, ?3, ?4)",
+                )?;
+                for (message, fields, trace) in chunk {
+                    insert.execute(rusqlite::params![self.next_rowid, message, fields, trace])?;
+                    self.next_rowid += 1;
+                }
+            }
+            tx.commit()?;
+        }
+        Ok(())
+    }
+}
+
 /// The benchmark's fixed query mix over a corpus store: `(kind, 30 queries of that kind)`.
 /// Trace ids are sampled from `store` itself.
 pub fn query_mix(store: &crate::Store) -> Vec<(&'static str, Vec<String>)> {

@@ -220,11 +220,11 @@ pub(crate) fn user_version(conn: &Connection) -> Result<u32> {
 /// 16 KiB imported 1.27x faster than SQLite's 4 KiB (8 KiB: 1.13x) and 32 KiB about as fast
 /// as 16. The browser decided for 32 KiB: every page SQLite reads or writes there is a call
 /// out of wasm into an OPFS access handle, and half as many pages made the overview of a word
-/// (histogram and facets) take a p95 of 51-73 ms instead of 104-126 ms, the import into OPFS
+/// (histogram and facets) take a p95 of 53-63 ms instead of 104-126 ms, the import into OPFS
 /// median 80k records/s instead of 70k (six interleaved runs each). 64 KiB was no better than
 /// 32 (OPFS 82k against 85k). A store keeps the page size it was made with: changing it means
 /// rewriting the whole file (VACUUM), too slow to do on opening.
-const PAGE_SIZE: u32 = 32768;
+pub(crate) const PAGE_SIZE: u32 = 32768;
 
 /// Applies the missing migrations in one immediate transaction.
 pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
