@@ -114,8 +114,8 @@ mod on_disk {
         assert_eq!(page_size, 32768);
     }
 
-    /// Stores made with 16 KiB pages (before version 7 of the schema) keep them: rewriting a
-    /// store of millions of records on opening would take minutes.
+    /// Stores made with 16 KiB pages (by builds before pages grew to 32 KiB) keep them:
+    /// rewriting a store of millions of records on opening would take minutes.
     #[test]
     fn a_store_with_16_kib_pages_keeps_them_and_takes_more_records() {
         let dir = tempfile::tempdir().unwrap();
