@@ -1,7 +1,9 @@
 //! The browser half of the store benchmark: the same corpus imported and queried by the same
 //! code in a dedicated worker in headless Chromium, in memory and on OPFS (the SAH-pool VFS
-//! the viewer uses). Built only by `scripts/bench-store.sh` (`--cfg trawl_wasm_bench`); it
-//! prints figures (one `TRAWL_BENCH_JSON` line for the script) and asserts nothing about speed.
+//! the viewer uses), next to two baselines measured in the same worker: the full-text index
+//! alone ([`BareFts`]) and reading the segments alone. Built only by `scripts/bench-store.sh`
+//! (`--cfg trawl_wasm_bench`); it prints figures (one `TRAWL_BENCH_JSON` line for the script)
+//! and asserts nothing about speed.
 #![cfg(all(target_arch = "wasm32", trawl_wasm_bench))]
 
 use serde_json::{json, Map, Value};
