@@ -26,7 +26,9 @@ mod native {
     use std::time::Instant;
 
     use serde_json::{json, Map, Value};
-    use trawl_store::corpus::{indexed_text, p50_p95, query_mix, segment, BareFts, Corpus, Rng};
+    use trawl_store::corpus::{
+        import_segment, indexed_text, p50_p95, query_mix, segment, BareFts, Corpus, Rng,
+    };
     use trawl_store::tokenizer::{self, Mode};
     use trawl_store::{Cursor, Flow, ImportOptions, Order, Query, Store};
 
@@ -123,15 +125,7 @@ mod native {
     fn import(store: &mut Store, segments: &[Vec<u8>]) -> f64 {
         let t = Instant::now();
         for (i, bytes) in segments.iter().enumerate() {
-            store
-                .import_segment(
-                    "bench",
-                    &format!("seg-{i}"),
-                    &bytes[..],
-                    ImportOptions::default(),
-                    &mut |_| Flow::Continue,
-                )
-                .expect("import");
+            import_segment(store, i, bytes).expect("import");
         }
         t.elapsed().as_secs_f64()
     }

@@ -189,6 +189,22 @@ pub fn segment(
     trawl_bundle::memory::segment_bytes(&header, records, per_frame)
 }
 
+/// Imports `bytes`, the `index`th segment of a corpus, into `store` as the file `seg-{index}`
+/// of the bundle `bench`, with the default options: how the benchmarks import.
+pub fn import_segment(
+    store: &mut crate::Store,
+    index: usize,
+    bytes: &[u8],
+) -> crate::Result<crate::SegmentReport> {
+    store.import_segment(
+        "bench",
+        &format!("seg-{index}"),
+        bytes,
+        crate::ImportOptions::default(),
+        &mut |_| crate::Flow::Continue,
+    )
+}
+
 /// What the store's full-text index holds for one record: the message, the values of its
 /// fields, and its trace id.
 pub type IndexedText = (String, Option<String>, Option<String>);

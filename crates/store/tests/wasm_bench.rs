@@ -10,8 +10,10 @@ use serde_json::{json, Map, Value};
 use sqlite_wasm_rs::WasmOsCallback;
 use sqlite_wasm_vfs::sahpool::{install, OpfsSAHPoolCfgBuilder};
 use trawl_bundle::{Item, SegmentReader};
-use trawl_store::corpus::{indexed_text, p50_p95, query_mix, segment, BareFts, Corpus};
-use trawl_store::{Cursor, Flow, ImportOptions, Order, Query, Store};
+use trawl_store::corpus::{
+    import_segment, indexed_text, p50_p95, query_mix, segment, BareFts, Corpus,
+};
+use trawl_store::{Cursor, Order, Query, Store};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::{console_log, wasm_bindgen_test, wasm_bindgen_test_configure};
 
@@ -43,15 +45,7 @@ fn import(store: &mut Store, n: usize) -> f64 {
     let mut secs = 0.0;
     for (i, bytes) in corpus_segments(n).enumerate() {
         secs += time_ms(|| {
-            store
-                .import_segment(
-                    "bench",
-                    &format!("seg-{i}"),
-                    &bytes[..],
-                    ImportOptions::default(),
-                    &mut |_| Flow::Continue,
-                )
-                .expect("import");
+            import_segment(store, i, &bytes).expect("import");
         }) / 1e3;
     }
     secs

@@ -67,6 +67,15 @@ fn settings_keep_untrusted_text_exactly() {
 mod on_disk {
     use super::*;
 
+    /// Imports `bytes` as the segment file `seg-0` of bundle `b`, with the default options.
+    fn import_seg_0(store: &mut Store, bytes: &[u8]) {
+        store
+            .import_segment("b", "seg-0", bytes, ImportOptions::default(), &mut |_| {
+                Flow::Continue
+            })
+            .unwrap();
+    }
+
     #[test]
     fn reopening_keeps_data_and_counts_openings() {
         let dir = tempfile::tempdir().unwrap();
@@ -107,11 +116,7 @@ mod on_disk {
         let store = Store::open(&path).unwrap();
         assert_eq!(store.setting("theme").unwrap().as_deref(), Some("dark"));
         assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
-        let page_size: u32 = store
-            .conn
-            .query_row("PRAGMA page_size", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(page_size, 32768);
+        assert_eq!(page_size(&store), 32768);
     }
 
     /// Stores made with 16 KiB pages (by builds before pages grew to 32 KiB) keep them:
@@ -129,26 +134,13 @@ mod on_disk {
         conn.pragma_update(None, "user_version", 2).unwrap();
         drop(conn);
         let records = data::parse("HDFS_2k.log", data::HDFS);
-        {
-            let mut store = Store::open(&path).unwrap();
-            let bytes = data::segment(1, 0, 0, &records, 100);
-            store
-                .import_segment(
-                    "b",
-                    "seg-0",
-                    &bytes[..],
-                    ImportOptions::default(),
-                    &mut |_| Flow::Continue,
-                )
-                .unwrap();
-        }
+        import_seg_0(
+            &mut Store::open(&path).unwrap(),
+            &data::segment(1, 0, 0, &records, 100),
+        );
         let store = Store::open(&path).unwrap();
         assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
-        let page_size: u32 = store
-            .conn
-            .query_row("PRAGMA page_size", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(page_size, 16384);
+        assert_eq!(page_size(&store), 16384);
         assert_eq!(store.count(&Query::all()).unwrap(), records.len() as u64);
     }
 
@@ -164,15 +156,7 @@ mod on_disk {
         let bytes = data::segment(1, 0, 0, &records, 100);
         let imported = {
             let mut store = Store::open(&path).unwrap();
-            store
-                .import_segment(
-                    "b",
-                    "seg-0",
-                    &bytes[..],
-                    ImportOptions::default(),
-                    &mut |_| Flow::Continue,
-                )
-                .unwrap();
+            import_seg_0(&mut store, &bytes);
             let page = store
                 .page(&Query::all(), Order::NewestFirst, Cursor::Start, 2000)
                 .unwrap();
@@ -254,11 +238,14 @@ mod on_opfs {
 #[test]
 fn stores_use_32_kib_pages() {
     let store = Store::open_in_memory().unwrap();
-    let page_size: u32 = store
+    assert_eq!(page_size(&store), 32768);
+}
+
+fn page_size(store: &Store) -> u32 {
+    store
         .conn
         .query_row("PRAGMA page_size", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(page_size, 32768);
+        .unwrap()
 }
 
 /// Turns a store back into the shape of schema version 5, before sources were interned:
