@@ -16,7 +16,7 @@ use trawl_bundle::{Durability, Options as WriterOptions, Record, Writer};
 use trawl_parse::{sniff::sniff, Format, Options, Parser, TimeContext};
 use trawl_store::export::rfc3339;
 
-use crate::input::{expand, Input};
+use crate::input::{binary_at, expand, Input};
 
 /// Arguments of `trawl ingest`.
 #[derive(Debug, clap::Args)]
@@ -29,7 +29,8 @@ pub struct IngestArgs {
     format: FormatChoice,
     #[command(flatten)]
     defaults: RecordDefaults,
-    /// Files, directories (recursive), .gz files, or - for stdin.
+    /// Files, directories (recursive; binary files found in them are skipped), .gz files, or -
+    /// for stdin.
     #[arg(value_name = "INPUT", required = true)]
     inputs: Vec<String>,
 }
@@ -127,6 +128,7 @@ pub fn run(args: IngestArgs) -> Result<bool> {
     let progress = progress_bar(total);
     let started = Instant::now();
     let mut summaries = Vec::new();
+    let mut skipped = Vec::new();
     let mut failures = Vec::new();
     let (mut min_ts, mut max_ts) = (i64::MAX, i64::MIN);
     let mut decoded_bytes = 0u64;
@@ -160,10 +162,11 @@ pub fn run(args: IngestArgs) -> Result<bool> {
             },
         );
         match result {
-            Ok((summary, bytes)) => {
+            Ok(Outcome::Ingested(summary, bytes)) => {
                 decoded_bytes += bytes;
                 summaries.push(summary);
             }
+            Ok(Outcome::Binary { nul_at }) => skipped.push((name, nul_at)),
             Err(err) => failures.push(format!("{err:#}")),
         }
     }
@@ -215,10 +218,36 @@ pub fn run(args: IngestArgs) -> Result<bool> {
         decoded_bytes as f64 / 1e6 / secs,
         records as f64 / secs
     );
+    if !skipped.is_empty() {
+        let files = if skipped.len() == 1 { "file" } else { "files" };
+        eprintln!(
+            "  skipped {} binary {files} found in the directories (name a file to ingest it \
+             anyway):",
+            skipped.len()
+        );
+        for (name, nul_at) in &skipped {
+            eprintln!("    {name}: a NUL byte at offset {nul_at}");
+        }
+        if skipped
+            .iter()
+            .any(|(name, _)| name.ends_with(".journal") || name.ends_with(".journal~"))
+        {
+            eprintln!("    (for journald's files: journalctl --file FILE -o json > FILE.json)");
+        }
+    }
     for failure in &failures {
         eprintln!("trawl: error: {failure}");
     }
     Ok(failures.is_empty())
+}
+
+/// What [`ingest_one`] made of an input.
+enum Outcome {
+    /// Its records are in the bundle: what they were, and the bytes read.
+    Ingested(InputSummary, u64),
+    /// A file found in a directory that holds binary data ([`binary_at`]): nothing was read
+    /// into the bundle.
+    Binary { nul_at: usize },
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -230,8 +259,16 @@ fn ingest_one(
     writer: &Writer,
     counter: impl FnMut(usize) + Send + 'static,
     seen: &mut dyn FnMut(&Record),
-) -> Result<(InputSummary, u64)> {
+) -> Result<Outcome> {
     let mut reader = input.open(counter)?;
+    if let Input::Found(_) = input {
+        let head = reader
+            .fill_buf()
+            .with_context(|| format!("{name}: read error"))?;
+        if let Some(nul_at) = binary_at(head) {
+            return Ok(Outcome::Binary { nul_at });
+        }
+    }
     // Lines are read as bytes: invalid UTF-8 stays in `raw`, exactly.
     let mut head: Vec<Vec<u8>> = Vec::new();
     let mut line = Vec::new();
@@ -284,7 +321,7 @@ fn ingest_one(
     }
     parser.finish(&mut batch);
     flush(&mut batch, seen)?;
-    Ok((
+    Ok(Outcome::Ingested(
         InputSummary {
             name: name.to_owned(),
             format,

@@ -12,24 +12,50 @@ use anyhow::{Context, Result};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Input {
     Stdin,
+    /// A file named on the command line: read whatever it holds.
     File(PathBuf),
+    /// A file found in a directory named on the command line: read unless it is binary
+    /// ([`binary_at`]), as `/var/log` holds `wtmp`, journald's files and `.xz` archives.
+    Found(PathBuf),
+}
+
+/// How many bytes at the start of a file found in a directory are checked for binary data.
+pub const BINARY_CHECK_BYTES: usize = 8 << 10;
+
+/// Where `head` (a file's first bytes, up to [`BINARY_CHECK_BYTES`] of them are looked at)
+/// shows binary data: the offset of the first NUL byte that comes after any other byte. A
+/// text log holds no NUL, while login records, journald's files and compressed archives have
+/// one within their first bytes. A leading run of NULs alone is not binary: it is the hole a
+/// writer leaves when `logrotate`'s copytruncate cuts its file under it, and the text goes on
+/// after it.
+pub fn binary_at(head: &[u8]) -> Option<usize> {
+    let head = &head[..head.len().min(BINARY_CHECK_BYTES)];
+    let text = head.iter().position(|&b| b != 0)?;
+    head[text..]
+        .iter()
+        .position(|&b| b == 0)
+        .map(|nul| text + nul)
 }
 
 impl Input {
+    /// The file to read, unless the input is stdin.
+    fn path(&self) -> Option<&Path> {
+        match self {
+            Input::Stdin => None,
+            Input::File(path) | Input::Found(path) => Some(path),
+        }
+    }
+
     /// The name records keep as their source.
     pub fn name(&self) -> String {
-        match self {
-            Input::Stdin => "-".to_owned(),
-            Input::File(path) => path.display().to_string(),
-        }
+        self.path()
+            .map_or_else(|| "-".to_owned(), |path| path.display().to_string())
     }
 
     /// Bytes on disk (compressed size for `.gz`), if known.
     pub fn size(&self) -> Option<u64> {
-        match self {
-            Input::Stdin => None,
-            Input::File(path) => std::fs::metadata(path).ok().map(|m| m.len()),
-        }
+        let metadata = std::fs::metadata(self.path()?).ok()?;
+        Some(metadata.len())
     }
 
     /// A buffered reader of the input's bytes (decompressed if it is gzip), counting the raw
@@ -38,9 +64,9 @@ impl Input {
         &self,
         counter: impl FnMut(usize) + Send + 'static,
     ) -> Result<Box<dyn BufRead + Send>> {
-        let raw: Box<dyn Read + Send> = match self {
-            Input::Stdin => Box::new(io::stdin()),
-            Input::File(path) => Box::new(
+        let raw: Box<dyn Read + Send> = match self.path() {
+            None => Box::new(io::stdin()),
+            Some(path) => Box::new(
                 File::open(path).with_context(|| format!("{}: cannot open", path.display()))?,
             ),
         };
@@ -48,7 +74,9 @@ impl Input {
             inner: raw,
             counter,
         };
-        let is_gz = matches!(self, Input::File(p) if p.extension().is_some_and(|e| e == "gz"));
+        let is_gz = self
+            .path()
+            .is_some_and(|path| path.extension().is_some_and(|e| e == "gz"));
         Ok(if is_gz {
             Box::new(BufReader::with_capacity(
                 1 << 20,
@@ -73,8 +101,9 @@ impl<R: Read, F: FnMut(usize)> Read for Counted<R, F> {
     }
 }
 
-/// Expands the command line's inputs: directories into their files (recursively, sorted,
-/// hidden entries skipped), `-` into stdin. Errors name the path.
+/// Expands the command line's inputs: directories into the files found in them
+/// ([`Input::Found`], recursively, sorted, hidden entries skipped), `-` into stdin. Errors name
+/// the path.
 pub fn expand(args: &[String]) -> Result<Vec<Input>> {
     let mut out = Vec::new();
     for arg in args {
@@ -109,8 +138,48 @@ fn walk(dir: &Path, out: &mut Vec<Input>) -> Result<()> {
         if path.is_dir() {
             walk(&path, out)?;
         } else if path.is_file() {
-            out.push(Input::File(path));
+            out.push(Input::Found(path));
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::binary_at;
+
+    #[test]
+    fn text_is_not_binary() {
+        assert_eq!(binary_at(b"2024-03-08 14:02:47 INFO started\n"), None);
+        assert_eq!(binary_at(b""), None);
+        assert_eq!(
+            binary_at("caf\u{e9} \x1b[31mred\x1b[0m\r\n".as_bytes()),
+            None
+        );
+    }
+
+    #[test]
+    fn a_nul_after_other_bytes_is_binary() {
+        // A wtmp record starts with its type as a little-endian i32.
+        assert_eq!(binary_at(b"\x07\x00\x00\x00pts/0"), Some(1));
+        assert_eq!(binary_at(b"LPKSHHRH\x00\x00"), Some(8));
+        assert_eq!(binary_at(b"\xfd7zXZ\x00\x00"), Some(5));
+        // Leading NULs, then text, then a NUL.
+        assert_eq!(binary_at(b"\x00\x00ok\x00"), Some(4));
+    }
+
+    #[test]
+    fn a_copytruncate_hole_before_text_is_not_binary() {
+        let mut file = vec![0u8; 3000];
+        file.extend_from_slice(b"2024-03-08 14:02:47 INFO after the hole\n");
+        assert_eq!(binary_at(&file), None);
+        assert_eq!(binary_at(&[0u8; 100]), None);
+    }
+
+    #[test]
+    fn only_the_first_bytes_are_looked_at() {
+        let mut file = vec![b'a'; super::BINARY_CHECK_BYTES];
+        file.push(0);
+        assert_eq!(binary_at(&file), None);
+    }
 }

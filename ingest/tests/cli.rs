@@ -118,6 +118,64 @@ fn gzip_stdin_and_directories_are_inputs() {
 }
 
 #[test]
+fn binary_files_found_in_a_directory_are_skipped_and_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("var-log");
+    std::fs::create_dir_all(logs.join("journal")).unwrap();
+    std::fs::write(logs.join("syslog"), "2024-03-08 14:02:47 INFO one\n").unwrap();
+    // A login record: its type as a little-endian i32, then a padded terminal name.
+    let mut wtmp = vec![7u8, 0, 0, 0, 0x2a, 0x10, 0, 0];
+    wtmp.extend_from_slice(b"pts/0\0\0\0");
+    std::fs::write(logs.join("wtmp"), &wtmp).unwrap();
+    std::fs::write(
+        logs.join("journal/system.journal"),
+        b"LPKSHHRH\0\0\0\0\x01\0",
+    )
+    .unwrap();
+    // A file cut by copytruncate under a writer without O_APPEND: a hole of NULs, then text.
+    let mut cut = vec![0u8; 4096];
+    cut.extend_from_slice(b"2024-03-08 14:02:48 WARN after the hole\n");
+    std::fs::write(logs.join("app.log"), &cut).unwrap();
+
+    let bundle = dir.path().join("b");
+    let o = trawl(&[
+        "ingest",
+        "--out",
+        bundle.to_str().unwrap(),
+        logs.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("skipped 2 binary files found in the directories"),
+        "{err}"
+    );
+    let wtmp_path = logs.join("wtmp");
+    assert!(
+        err.contains(&format!("{}: a NUL byte at offset 1", wtmp_path.display())),
+        "{err}"
+    );
+    assert!(
+        err.contains("system.journal: a NUL byte at offset 8"),
+        "{err}"
+    );
+    assert!(err.contains("journalctl --file FILE -o json"), "{err}");
+    assert_eq!(verify_json(&bundle).1["records"], 2, "syslog and app.log");
+
+    // Named on the command line, a binary file is read as the user asked.
+    let named = dir.path().join("named");
+    let o = trawl(&[
+        "ingest",
+        "--out",
+        named.to_str().unwrap(),
+        wtmp_path.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(!text(&o).contains("skipped"), "{}", text(&o));
+    assert_eq!(verify_json(&named).1["records"], 1);
+}
+
+#[test]
 fn unparsed_lines_are_kept_counted_and_explained() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("mixed.log");
