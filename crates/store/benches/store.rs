@@ -58,6 +58,7 @@ mod native {
                 fts_floor(&mut out, n, secs);
                 export_figures(&mut out, &store, n, &segments, secs);
                 added_import(&mut out, &mut store, n, secs);
+                delete_figures(&mut out, &mut store, n);
                 let stepping = corpus_segments(n, Times::SteppingBack);
                 let mut store = Store::open_in_memory().expect("memory store");
                 let secs = import(&mut store, &stepping);
@@ -261,6 +262,32 @@ mod native {
             rate * first_secs / n as f64
         );
         out.insert(format!("import_added_{n}_records_per_s"), json!(rate));
+    }
+
+    /// Deleting bundles from the store [`added_import`] left with two: the added one (a tenth
+    /// of the records) while the other stays, each record taken out of the full-text index on
+    /// its own, then the last one, whose index is emptied at once and whose store is rebuilt
+    /// empty. Records/s of each, and the second against the first.
+    fn delete_figures(out: &mut Map<String, Value>, store: &mut Store, n: usize) {
+        let mut rate = |bundle: &str| {
+            let t = Instant::now();
+            let removed = store.delete_bundle(bundle).expect("delete");
+            removed as f64 / t.elapsed().as_secs_f64()
+        };
+        let one_of_two = rate("added");
+        let last = rate("bench");
+        let bytes = store.stats().expect("stats").bytes;
+        println!(
+            "{n:>10}   delete: one of two bundles {one_of_two:.0} records/s; the last \
+             {last:.0} records/s ({:.0}x), {bytes} bytes left",
+            last / one_of_two
+        );
+        out.insert(
+            format!("delete_one_of_two_{n}_records_per_s"),
+            json!(one_of_two),
+        );
+        out.insert(format!("delete_last_{n}_records_per_s"), json!(last));
+        out.insert(format!("delete_store_bytes_after_{n}"), json!(bytes));
     }
 
     /// A bulk load into a file, as `trawl query` indexes a bundle: the full-text index's merges

@@ -17,6 +17,7 @@ use crate::batch_rows::BatchRows;
 use crate::borrowed_insert::{BorrowedInsert, Param};
 use crate::fields_text;
 use crate::key::{self, KeyAllocator};
+use crate::schema;
 
 use crate::{Result, Store, StoreError};
 
@@ -233,41 +234,31 @@ impl Store {
 
     /// Removes every record imported from bundle `bundle`, with its segments and rollups, in
     /// one transaction. Returns how many records went.
+    ///
+    /// When it was the last bundle, the full-text index is emptied at once instead of record
+    /// by record, and the database is then rebuilt (`VACUUM`, quick with nothing in it) to no
+    /// more than the size of a new store, with the page size new stores get: the space goes
+    /// back to the disk or to the browser's quota.
     pub fn delete_bundle(&mut self, bundle: &str) -> Result<u64> {
         let tx = self.conn.transaction()?;
-        let mut removed = 0;
-        {
-            let mut rows = tx.prepare(
-                "SELECT r.id, r.message, r.fields, r.trace_id FROM record_rows r
-                 WHERE r.segment IN (SELECT id FROM segments WHERE bundle = ?1)",
+        let last = !tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM segments WHERE bundle != ?1)",
+            [bundle],
+            |r| r.get::<_, bool>(0),
+        )?;
+        if last {
+            tx.execute(
+                "INSERT INTO records_fts(records_fts) VALUES ('delete-all')",
+                [],
             )?;
-            let mut unindex = tx.prepare(
-                "INSERT INTO records_fts(records_fts, rowid, message, fields, trace)
-                 VALUES ('delete', ?1, ?2, ?3, ?4)",
-            )?;
-            let mut values_text = String::new();
-            let mut found = rows.query([bundle])?;
-            while let Some(row) = found.next()? {
-                let fields: Option<String> = row.get(2)?;
-                let fields = fields.map(|json| {
-                    fields_text::values(&json, &mut values_text);
-                    values_text.clone()
-                });
-                unindex.execute(params![
-                    row.get::<_, i64>(0)?,
-                    row.get::<_, String>(1)?,
-                    fields,
-                    row.get::<_, Option<String>>(3)?
-                ])?;
-                removed += 1;
-            }
+        } else {
+            unindex_bundle(&tx, bundle)?;
         }
-        for table in [
-            "record_rows",
-            "rollup_minute",
-            "rollup_hour",
-            "source_minutes",
-        ] {
+        let removed = tx.execute(
+            "DELETE FROM record_rows WHERE segment IN (SELECT id FROM segments WHERE bundle = ?1)",
+            [bundle],
+        )?;
+        for table in ["rollup_minute", "rollup_hour", "source_minutes"] {
             tx.execute(
                 &format!(
                     "DELETE FROM {table}
@@ -283,7 +274,15 @@ impl Store {
             [],
         )?;
         tx.commit()?;
-        Ok(removed)
+        if last {
+            // The bundle is gone whether or not this works (it needs room for a copy of the
+            // empty store): a store left as it is keeps its pages for the next import.
+            let _ = self.conn.execute_batch(&format!(
+                "PRAGMA page_size = {}; VACUUM;",
+                schema::PAGE_SIZE
+            ));
+        }
+        Ok(removed as u64)
     }
 
     /// The id of the segment's row (created if new) and the next sequence it needs.
@@ -457,6 +456,35 @@ impl<R: Read> SegmentImport<R> {
         };
         Ok((progress, committed))
     }
+}
+
+/// Takes the records of bundle `bundle` out of the full-text index, inside `tx`. A contentless
+/// index needs each record's indexed text again to remove it.
+fn unindex_bundle(tx: &Transaction<'_>, bundle: &str) -> rusqlite::Result<()> {
+    let mut rows = tx.prepare(
+        "SELECT r.id, r.message, r.fields, r.trace_id FROM record_rows r
+         WHERE r.segment IN (SELECT id FROM segments WHERE bundle = ?1)",
+    )?;
+    let mut unindex = tx.prepare(
+        "INSERT INTO records_fts(records_fts, rowid, message, fields, trace)
+         VALUES ('delete', ?1, ?2, ?3, ?4)",
+    )?;
+    let mut values_text = String::new();
+    let mut found = rows.query([bundle])?;
+    while let Some(row) = found.next()? {
+        let fields: Option<String> = row.get(2)?;
+        let fields = fields.map(|json| {
+            fields_text::values(&json, &mut values_text);
+            values_text.clone()
+        });
+        unindex.execute(params![
+            row.get::<_, i64>(0)?,
+            row.get::<_, String>(1)?,
+            fields,
+            row.get::<_, Option<String>>(3)?
+        ])?;
+    }
+    Ok(())
 }
 
 /// Where an import reads a segment's items from: the segment's reader itself, or a thread

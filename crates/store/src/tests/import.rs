@@ -398,6 +398,49 @@ fn deleting_a_bundle_removes_its_records_and_only_them() {
     assert_eq!(matches(&store, "PacketResponder"), responders);
 }
 
+/// Imports a real log into `store` as its only bundle, deletes it, and checks what is left: no
+/// records, an empty full-text index that passes its integrity check, and no free pages.
+pub(super) fn delete_the_only_bundle(store: &mut Store) {
+    let ssh = data::parse("OpenSSH_2k.log", OPENSSH);
+    let bytes = data::segment(1, 0, 0, &ssh, 100);
+    assert_eq!(import(store, "seg-0", &bytes).imported, 2000);
+    assert!(matches(store, "\"failed password\"") > 0);
+    assert_eq!(store.delete_bundle("b").unwrap(), 2000);
+    assert_eq!(count(store, "SELECT count(*) FROM records"), 0);
+    assert_eq!(count(store, "SELECT count(*) FROM segments"), 0);
+    assert_eq!(matches(store, "\"failed password\""), 0);
+    // What FTS5 keeps for an index with no terms: its averages and its structure.
+    assert_eq!(count(store, "SELECT count(*) FROM records_fts_data"), 2);
+    store
+        .conn
+        .execute_batch("INSERT INTO records_fts(records_fts) VALUES ('integrity-check')")
+        .unwrap();
+    assert_eq!(
+        count(store, "SELECT freelist_count FROM pragma_freelist_count"),
+        0
+    );
+}
+
+#[test]
+fn deleting_the_last_bundle_leaves_a_store_no_bigger_than_a_new_one() {
+    let new_store_pages = count(
+        &Store::open_in_memory().unwrap(),
+        "SELECT page_count FROM pragma_page_count",
+    );
+    let mut store = Store::open_in_memory().unwrap();
+    delete_the_only_bundle(&mut store);
+    let pages = count(&store, "SELECT page_count FROM pragma_page_count");
+    assert!(
+        pages <= new_store_pages,
+        "{pages} pages, {new_store_pages} new"
+    );
+    // It takes the bundle again.
+    let ssh = data::parse("OpenSSH_2k.log", OPENSSH);
+    let bytes = data::segment(1, 0, 0, &ssh, 100);
+    assert_eq!(import(&mut store, "seg-0", &bytes).imported, 2000);
+    assert!(matches(&store, "\"failed password\"") > 0);
+}
+
 #[test]
 fn many_bundles_of_the_same_times_import_side_by_side() {
     // HDFS logs have second-resolution times: a thousand records can share a millisecond, and

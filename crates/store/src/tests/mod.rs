@@ -125,14 +125,7 @@ mod on_disk {
     fn a_store_with_16_kib_pages_keeps_them_and_takes_more_records() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("trawl.db");
-        let conn = Connection::open(&path).unwrap();
-        conn.pragma_update(None, "page_size", 16384).unwrap();
-        crate::fts5::register_tokenizer(&conn).unwrap();
-        for migration in &crate::schema::MIGRATIONS[..2] {
-            conn.execute_batch(migration).unwrap();
-        }
-        conn.pragma_update(None, "user_version", 2).unwrap();
-        drop(conn);
+        drop(with_16_kib_pages(Connection::open(&path).unwrap()));
         let records = data::parse("HDFS_2k.log", data::HDFS);
         import_seg_0(
             &mut Store::open(&path).unwrap(),
@@ -142,6 +135,21 @@ mod on_disk {
         assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
         assert_eq!(page_size(&store), 16384);
         assert_eq!(store.count(&Query::all()).unwrap(), records.len() as u64);
+    }
+
+    /// A store made with 16 KiB pages takes the page size of new stores once it is emptied,
+    /// and its file shrinks to no more than a new store's.
+    #[test]
+    fn deleting_the_last_bundle_gives_the_file_back_with_32_kib_pages() {
+        let dir = tempfile::tempdir().unwrap();
+        let size = |name: &str| std::fs::metadata(dir.path().join(name)).unwrap().len();
+        drop(Store::open(dir.path().join("new.db")).unwrap());
+        let path = dir.path().join("old.db");
+        drop(with_16_kib_pages(Connection::open(&path).unwrap()));
+        let mut store = Store::open(&path).unwrap();
+        import::delete_the_only_bundle(&mut store);
+        assert_eq!(page_size(&store), 32768);
+        assert!(size("old.db") <= size("new.db"), "{} bytes", size("old.db"));
     }
 
     #[test]
@@ -233,6 +241,35 @@ mod on_opfs {
         assert_eq!(store.open_count().unwrap(), 2);
         assert!(store.fts5_available());
     }
+
+    /// As natively: an emptied store on OPFS gives its space back to the browser's quota and
+    /// takes the page size of new stores.
+    #[wasm_bindgen_test::wasm_bindgen_test]
+    async fn deleting_the_last_bundle_on_opfs_gives_its_pages_back() {
+        let vfs = "trawl-store-delete-test";
+        let config = OpfsSAHPoolCfgBuilder::new()
+            .vfs_name(vfs)
+            .directory(vfs)
+            .clear_on_init(true)
+            .initial_capacity(4)
+            .build();
+        install::<WasmOsCallback>(&config, false).await.unwrap();
+        let pages = |store: &Store| -> i64 {
+            store
+                .conn
+                .query_row("PRAGMA page_count", [], |r| r.get(0))
+                .unwrap()
+        };
+        let new_store_pages = pages(&Store::open_with_vfs("/new.db", vfs).unwrap());
+        let flags =
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_CREATE;
+        let conn = Connection::open_with_flags_and_vfs("/old.db", flags, vfs).unwrap();
+        let mut store = Store::from_connection(with_16_kib_pages(conn)).unwrap();
+        assert_eq!(page_size(&store), 16384);
+        import::delete_the_only_bundle(&mut store);
+        assert_eq!(page_size(&store), 32768);
+        assert!(pages(&store) <= new_store_pages);
+    }
 }
 
 #[test]
@@ -241,7 +278,20 @@ fn stores_use_32_kib_pages() {
     assert_eq!(page_size(&store), 32768);
 }
 
-fn page_size(store: &Store) -> u32 {
+/// Makes the new database `conn` a store as builds before 32 KiB pages made it: 16 KiB pages,
+/// at schema version 2 (the first that holds records), for [`Store::from_connection`] or
+/// [`Store::open`] to migrate on.
+pub(crate) fn with_16_kib_pages(conn: Connection) -> Connection {
+    conn.pragma_update(None, "page_size", 16384).unwrap();
+    crate::fts5::register_tokenizer(&conn).unwrap();
+    for migration in &crate::schema::MIGRATIONS[..2] {
+        conn.execute_batch(migration).unwrap();
+    }
+    conn.pragma_update(None, "user_version", 2).unwrap();
+    conn
+}
+
+pub(crate) fn page_size(store: &Store) -> u32 {
     store
         .conn
         .query_row("PRAGMA page_size", [], |r| r.get(0))
