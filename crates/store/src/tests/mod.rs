@@ -281,7 +281,7 @@ fn stores_use_32_kib_pages() {
 /// Makes the new database `conn` a store as builds before 32 KiB pages made it: 16 KiB pages,
 /// at schema version 2 (the first that holds records), for [`Store::from_connection`] or
 /// [`Store::open`] to migrate on.
-pub(crate) fn with_16_kib_pages(conn: Connection) -> Connection {
+fn with_16_kib_pages(conn: Connection) -> Connection {
     conn.pragma_update(None, "page_size", 16384).unwrap();
     crate::fts5::register_tokenizer(&conn).unwrap();
     for migration in &crate::schema::MIGRATIONS[..2] {
@@ -291,7 +291,7 @@ pub(crate) fn with_16_kib_pages(conn: Connection) -> Connection {
     conn
 }
 
-pub(crate) fn page_size(store: &Store) -> u32 {
+fn page_size(store: &Store) -> u32 {
     store
         .conn
         .query_row("PRAGMA page_size", [], |r| r.get(0))
