@@ -24,6 +24,18 @@ fn samples() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/samples")
 }
 
+/// Runs `trawl ingest --out OUT INPUT`, checks it succeeded, and returns what it printed.
+fn ingest_ok(out: &Path, input: &Path) -> String {
+    let o = trawl(&[
+        "ingest",
+        "--out",
+        out.to_str().unwrap(),
+        input.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    text(&o)
+}
+
 fn verify_json(dir: &Path) -> (Option<i32>, serde_json::Value) {
     let o = trawl(&["verify", "--json", dir.to_str().unwrap()]);
     (
@@ -138,14 +150,7 @@ fn binary_files_found_in_a_directory_are_skipped_and_named() {
     std::fs::write(logs.join("app.log"), &cut).unwrap();
 
     let bundle = dir.path().join("b");
-    let o = trawl(&[
-        "ingest",
-        "--out",
-        bundle.to_str().unwrap(),
-        logs.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", text(&o));
-    let err = String::from_utf8_lossy(&o.stderr);
+    let err = ingest_ok(&bundle, &logs);
     assert!(
         err.contains("skipped 2 binary files found in the directories"),
         "{err}"
@@ -164,14 +169,8 @@ fn binary_files_found_in_a_directory_are_skipped_and_named() {
 
     // Named on the command line, a binary file is read as the user asked.
     let named = dir.path().join("named");
-    let o = trawl(&[
-        "ingest",
-        "--out",
-        named.to_str().unwrap(),
-        wtmp_path.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", text(&o));
-    assert!(!text(&o).contains("skipped"), "{}", text(&o));
+    let err = ingest_ok(&named, &wtmp_path);
+    assert!(!err.contains("skipped"), "{err}");
     assert_eq!(verify_json(&named).1["records"], 1);
 }
 
